@@ -1,0 +1,2 @@
+// Real code lands with this package's issue; see README.md.
+export {};
