@@ -1,2 +1,21 @@
-// Real code lands with this package's issue; see README.md.
-export {};
+export type {
+  AccessSize,
+  AluOp,
+  AtomicOp,
+  InsnDescription,
+  InsnKind,
+  JmpOp,
+  Operand,
+  Width,
+} from "./classify.js";
+export { ALU_OPS, classify, JMP_OPS } from "./classify.js";
+export type { CodecOptions, Endian } from "./codec.js";
+export { decode, encode } from "./codec.js";
+export type { BpfIsaErrorKind } from "./error.js";
+export { BpfIsaError } from "./error.js";
+export { HELPER_MAX_ID, HELPER_NAMES, helperId, helperName } from "./helpers.js";
+export type { Instruction } from "./instruction.js";
+export { imm64, insn, lddw, slotCount, slotIndices } from "./instruction.js";
+export * from "./opcodes.js";
+export type { ValidationIssue } from "./validate.js";
+export { isKnownOpcode, validate, validateInstruction } from "./validate.js";
