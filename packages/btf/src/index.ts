@@ -1,2 +1,18 @@
-// Real code lands with this package's issue; see README.md.
-export {};
+export type { BtfFieldLocation } from "./btf.js";
+export { Btf, MAX_RESOLVE_DEPTH } from "./btf.js";
+export { findElfSection, isElf } from "./elf-section.js";
+export { BtfError } from "./error.js";
+export type {
+  BtfExt,
+  BtfExtCoreRelo,
+  BtfExtFuncInfo,
+  BtfExtLineInfo,
+  BtfExtSection,
+  BtfStrings,
+} from "./ext.js";
+export { parseBtfExt } from "./ext.js";
+export type { BtfKindName } from "./kinds.js";
+export { BTF_MAGIC, BtfIntEncoding, BtfKind, BtfLinkage, KIND_NAMES } from "./kinds.js";
+export type { ParseBtfOptions } from "./parse.js";
+export { BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, parseBtf, parseBtfHeader } from "./parse.js";
+export type * from "./types.js";
