@@ -16,6 +16,18 @@ export { BpfIsaError } from "./error.js";
 export { HELPER_MAX_ID, HELPER_NAMES, helperId, helperName } from "./helpers.js";
 export type { Instruction } from "./instruction.js";
 export { imm64, insn, lddw, slotCount, slotIndices } from "./instruction.js";
+export type { KernelLine } from "./kernel/parse.js";
+export { parseKernel, parseKernelInsn, parseKernelLines } from "./kernel/parse.js";
+export type { KernelListingOptions, KernelPrintOptions } from "./kernel/print.js";
+export {
+  bpftoolImm,
+  formatVerifierLine,
+  formatXlatedLine,
+  KERNEL_ALU_OPS,
+  KERNEL_JMP_OPS,
+  printKernel,
+  printKernelInsn,
+} from "./kernel/print.js";
 export * from "./opcodes.js";
 export type { ValidationIssue } from "./validate.js";
 export { isKnownOpcode, validate, validateInstruction } from "./validate.js";
