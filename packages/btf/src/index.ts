@@ -1,6 +1,8 @@
 export type { BtfFieldLocation } from "./btf.js";
 export { Btf, MAX_RESOLVE_DEPTH } from "./btf.js";
 export { findElfSection, isElf } from "./elf-section.js";
+export type { BtfTypeInput, EncodeOptions } from "./encode.js";
+export { BtfBuilder, encodeBtf, encodeBtfTypes } from "./encode.js";
 export { BtfError } from "./error.js";
 export type {
   BtfExt,
