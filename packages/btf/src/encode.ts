@@ -1,6 +1,6 @@
 import type { Btf } from "./btf.js";
 import { BtfError } from "./error.js";
-import { BTF_MAGIC, BtfKind, KIND_KEYS, recordSize } from "./kinds.js";
+import { BTF_MAGIC, KIND_KEYS, recordSize } from "./kinds.js";
 import type { BtfType } from "./types.js";
 
 export interface EncodeOptions {
@@ -169,8 +169,20 @@ export function encodeBtf(btf: Btf, options: EncodeOptions = {}): Uint8Array {
 }
 
 /** A type description for BtfBuilder: like BtfType without the id and string offsets. */
-export type BtfTypeInput = DistributiveOmit<BtfType, "id" | "nameOff" | "kindFlag"> & { kindFlag?: boolean };
+export type BtfTypeInput = LooseNames<DistributiveOmit<BtfType, "id" | "nameOff" | "kindFlag">> & {
+  kindFlag?: boolean;
+};
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type NoOff<T> = Omit<T, "nameOff"> & { nameOff?: number };
+type LooseNames<T> = T extends unknown
+  ? {
+      [K in keyof T]: T[K] extends Array<infer E>
+        ? E extends { nameOff: number }
+          ? NoOff<E>[]
+          : T[K]
+        : T[K];
+    }
+  : never;
 
 /**
  * Builds a BTF blob from scratch (or a split BTF on top of a base): strings are interned, ids are
