@@ -1,5 +1,6 @@
 export type { BtfFieldLocation } from "./btf.js";
 export { Btf, MAX_RESOLVE_DEPTH } from "./btf.js";
+export { dumpRaw, dumpRawType } from "./dump-raw.js";
 export { findElfSection, isElf } from "./elf-section.js";
 export type { BtfTypeInput, EncodeOptions } from "./encode.js";
 export { BtfBuilder, encodeBtf, encodeBtfTypes } from "./encode.js";
