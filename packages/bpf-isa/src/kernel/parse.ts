@@ -166,6 +166,7 @@ export function parseKernelInsn(text: string): Instruction {
 export interface KernelLine {
   index: number;
   code: number | undefined;
+  /** The instruction text as printed, with its `(xx) ` prefix, without index or state. */
   text: string;
   insn: Instruction;
   /** Register state after `;`, when the log carries it. */
@@ -197,7 +198,7 @@ export function parseKernelLines(log: string): KernelLine[] {
     const entry: KernelLine = {
       index: Number(m[1]),
       code: Number.parseInt(m[3] as string, 16),
-      text,
+      text: `${m[2]}${text}`,
       insn: parseKernelInsn(`${m[2]}${text}`),
     };
     if (state !== undefined) entry.state = state;
