@@ -8,6 +8,18 @@ export type { PendingGracePeriod } from "./manual-host.js";
 export { ManualHost } from "./manual-host.js";
 export type { KernelProfile, KernelProfileName } from "./profile.js";
 export { KERNEL_PROFILES } from "./profile.js";
+export type {
+  ContextKind,
+  IrqWorkMode,
+  ProgramSpec,
+  ResolvedSimConfig,
+  SimConfig,
+  WorkloadSpec,
+} from "./sim/config.js";
+export { EventQueue } from "./sim/event-queue.js";
+export { Prng } from "./sim/prng.js";
+export type { FrameKind, SimResult, TraceEvent, WorkloadStats } from "./sim/simulator.js";
+export { Simulator, simulate } from "./sim/simulator.js";
 export {
   checkAllocSize,
   classIndexForPadded,
