@@ -29,5 +29,10 @@ export {
   printKernelInsn,
 } from "./kernel/print.js";
 export * from "./opcodes.js";
+export type { UbpfAssembleOptions } from "./ubpf/assemble.js";
+export { assembleUbpf } from "./ubpf/assemble.js";
+export type { ConformanceCase } from "./ubpf/data-file.js";
+export { parseConformanceData } from "./ubpf/data-file.js";
+export { disassembleUbpf, disassembleUbpfInsn } from "./ubpf/disassemble.js";
 export type { ValidationIssue } from "./validate.js";
 export { isKnownOpcode, validate, validateInstruction } from "./validate.js";
