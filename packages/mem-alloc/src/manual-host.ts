@@ -55,7 +55,7 @@ export class ManualHost implements AllocatorHost {
   }
 
   irqRestored(cpu: number): void {
-    this.runPending(cpu);
+    if (this.queued.length > 0) this.runPending(cpu);
   }
 
   /** Run `cpu`'s queued refills if its interrupts are on (any CPU's with `force`). */
