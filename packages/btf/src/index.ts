@@ -1,5 +1,7 @@
 export type { BtfFieldLocation } from "./btf.js";
 export { Btf, MAX_RESOLVE_DEPTH } from "./btf.js";
+export type { DumpCOptions } from "./dump-c.js";
+export { CDumper, dumpC } from "./dump-c.js";
 export { dumpRaw, dumpRawType } from "./dump-raw.js";
 export { findElfSection, isElf } from "./elf-section.js";
 export type { BtfTypeInput, EncodeOptions } from "./encode.js";
