@@ -1,4 +1,6 @@
 import type { RegisterCommand } from "../context.js";
+import { registerAsm } from "./asm.js";
+import { registerDisasm } from "./disasm.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerDisasm, registerAsm];
