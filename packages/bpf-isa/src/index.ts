@@ -28,6 +28,7 @@ export {
   printKernel,
   printKernelInsn,
 } from "./kernel/print.js";
+export * from "./llvm/index.js";
 export * from "./opcodes.js";
 export type { UbpfAssembleOptions } from "./ubpf/assemble.js";
 export { assembleUbpf } from "./ubpf/assemble.js";
