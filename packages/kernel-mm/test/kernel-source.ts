@@ -1,0 +1,53 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** The Debian kernel source tarball the maple tree test traces are read from (never copied). */
+export const linuxTarball = "/usr/src/linux-source-6.12.tar.xz";
+
+const cache = new Map<string, string>();
+
+/** One file of the 6.12 source, extracted in memory at test time. */
+export function kernelSourceFile(path: string): string {
+  let text = cache.get(path);
+  if (text === undefined) {
+    // Decompressing the tarball takes half a minute: keep the extracted file outside the repo.
+    const stamp = statSync(linuxTarball).mtimeMs.toFixed(0);
+    const cached = join(tmpdir(), `bpfkit-linux-6.12-${stamp}`, path);
+    if (existsSync(cached)) text = readFileSync(cached, "utf8");
+    else {
+      text = execFileSync("tar", ["-xJOf", linuxTarball, `linux-source-6.12/${path}`], {
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      });
+      mkdirSync(dirname(cached), { recursive: true });
+      writeFileSync(cached, text);
+    }
+    cache.set(path, text);
+  }
+  return text;
+}
+
+export const hasLinuxSource = existsSync(linuxTarball);
+
+/** The `static const unsigned long NAME[] = {...}` arrays of one C function, as bigints. */
+export function constArrays(source: string, fn: string): Map<string, bigint[]> {
+  const start = source.indexOf(fn);
+  if (start < 0) throw new Error(`${fn} not found in the kernel source`);
+  const end = source.indexOf("\n}\n", start);
+  const body = source.slice(start, end);
+  const out = new Map<string, bigint[]>();
+  const words: Record<string, bigint> = { STORE: 1n, SNULL: 2n, ERASE: 3n };
+  for (const m of body.matchAll(/static const unsigned long (\w+)\[\] = \{([^}]*)\}/g)) {
+    const values = (m[2] as string)
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "")
+      .split(",")
+      .map((t) => t.trim().replace(/UL$/, ""))
+      .filter((t) => t.length > 0)
+      .map((t) => words[t] ?? BigInt(t));
+    out.set(m[1] as string, values);
+  }
+  return out;
+}
