@@ -218,15 +218,14 @@ export function parseLlvm(source: string): Instruction[] {
   const out: Instruction[] = [];
   const lines = source.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    let text = (lines[i] as string).replace(/(?:;|#|\/\/).*$/, "").trim();
-    if (text === "") continue;
+    const raw = (lines[i] as string).trim();
     // objdump framing: file header, section banners, symbol labels and relocation lines.
-    if (/file format /.test(text) || /^Disassembly of section /.test(text)) continue;
-    if (/^[0-9a-f]{16} <.*>:$/.test(text)) continue;
-    if (/^[0-9a-f]{16}: {2}/.test(text)) continue;
-    const framed = /^\d+:\s+((?:[0-9a-f]{2} )*[0-9a-f]{2})?\s*\t(.*)$/.exec(lines[i] as string);
-    if (framed) text = (framed[2] as string).trim();
-    else text = text.replace(/^\d+:\s+/, "");
+    if (/file format /.test(raw) || /^Disassembly of section /.test(raw)) continue;
+    if (/^[0-9a-f]{16} <.*>:$/.test(raw) || /^[0-9a-f]{16}: {2}/.test(raw)) continue;
+    const framed = /^\d+:\s+(?:(?:[0-9a-f]{2} )*[0-9a-f]{2})?\s*\t(.*)$/.exec(raw);
+    const body = framed ? (framed[1] as string) : raw.replace(/^\d+:\s+/, "");
+    const text = body.replace(/(?:;|#|\/\/).*$/, "").trim();
+    if (text === "") continue;
     out.push(parseLlvmInsn(text, i + 1));
   }
   return out;
