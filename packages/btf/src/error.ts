@@ -7,10 +7,13 @@ export class BtfError extends Error {
   readonly isInputError = true;
   readonly offset: number;
   readonly kind: string;
+  /** The message without the location suffix (for callers that add context such as a file name). */
+  readonly reason: string;
 
   constructor(message: string, offset: number, kind: string) {
     super(offset >= 0 ? `${message} (${kind} at offset ${offset})` : `${message} (${kind})`);
     this.name = "BtfError";
+    this.reason = message;
     this.offset = offset;
     this.kind = kind;
   }

@@ -1,0 +1,52 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hasTool, skipReason } from "../../../scripts/test-env.js";
+import { main } from "../src/cli.js";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+}
+
+const VMLINUX = "/sys/kernel/btf/vmlinux";
+
+describe("bpfkit btf dump", () => {
+  it("rejects bad arguments and bad files with exit 2 and one clear line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-cli-btf-"));
+    const junk = join(dir, "junk");
+    writeFileSync(junk, "not btf at all, just text");
+    let c = capture();
+    expect(await main(["btf", "dump", "file", junk], c.io)).toBe(2);
+    expect(c.err.join("")).toContain(`${junk}: bad BTF magic`);
+    c = capture();
+    expect(await main(["btf", "dump", "file", junk, "format", "json"], c.io)).toBe(2);
+    expect(c.err.join("")).toContain("unknown format 'json'");
+    c = capture();
+    expect(await main(["btf", "dump", "format", "c"], c.io)).toBe(2);
+    expect(c.err.join("")).toContain("missing 'file FILE'");
+    c = capture();
+    expect(await main(["btf", "dump", "file", join(dir, "absent")], c.io)).toBe(2);
+  });
+
+  describe.skipIf(
+    skipReason("btf dump CLI vs bpftool", [
+      [existsSync(VMLINUX), `${VMLINUX} missing`],
+      [hasTool("bpftool", ["version"]), "bpftool not installed"],
+    ]),
+  )("against bpftool", () => {
+    for (const format of ["raw", "c"]) {
+      it(`format ${format} of vmlinux is byte-identical`, async () => {
+        const c = capture();
+        expect(await main(["btf", "dump", "file", VMLINUX, "format", format], c.io)).toBe(0);
+        const ref = execFileSync("bpftool", ["btf", "dump", "file", VMLINUX, "format", format], {
+          maxBuffer: 1 << 30,
+        }).toString("utf8");
+        expect(c.out.join("") === ref).toBe(true);
+      });
+    }
+  });
+});
