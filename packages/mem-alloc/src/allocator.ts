@@ -61,7 +61,7 @@ export type ObjectState = (typeof ObjectState)[keyof typeof ObjectState];
  * The one-shot operations (`alloc`, `free`, `freeRcu`) open and close the `active` section at once.
  * A simulator that lets an NMI land inside a section uses the split form instead:
  * `allocCache` + `enter` + `leaveAlloc`, `freeCache` + `enter` + `leaveFree`, and `refill` as a
- * generator that yields at every section it opens.
+ * generator that yields at every section it opens and closes.
  */
 export class BpfMemAlloc {
   readonly cpus: number;
@@ -335,15 +335,16 @@ export class BpfMemAlloc {
   /** Run `bpf_mem_refill` for `cache` to completion (what the irq_work does when nothing interrupts it). */
   runRefill(cache: MemCache): void {
     for (const _ of this.refill(cache)) {
-      // each yield is one active section; nothing interrupts it here
+      // each yield is a section boundary; nothing interrupts it here
     }
   }
 
   /**
-   * `bpf_mem_refill` as a generator: it yields the cache each time it holds `active`, so a
-   * simulator can let time pass (and an NMI land) inside that section before resuming it.
+   * `bpf_mem_refill` as a generator: it yields the cache each time it has just opened an `active`
+   * section, and null each time it has just closed one, so a simulator can let time pass (and an
+   * NMI land) inside a section or between two.
    */
-  *refill(cache: MemCache): Generator<MemCache, void, void> {
+  *refill(cache: MemCache): Generator<MemCache | null, void, void> {
     cache.pending = false; // the irq_work is claimed before its function runs
     this.stats.refillRuns++;
     const count = cache.free.length; // read once, racily, as the kernel does
@@ -352,7 +353,7 @@ export class BpfMemAlloc {
     yield* this.checkFreeByRcu(cache);
   }
 
-  private *allocBulk(cache: MemCache, n: number): Generator<MemCache, void, void> {
+  private *allocBulk(cache: MemCache, n: number): Generator<MemCache | null, void, void> {
     const stats = this.stats;
     stats.refills++;
     for (let i = 0; i < n; i++) {
@@ -373,10 +374,11 @@ export class BpfMemAlloc {
       cache.free.push(id);
       this.state[id] = ObjectState.free;
       cache.active--;
+      yield null;
     }
   }
 
-  private *freeBulk(cache: MemCache): Generator<MemCache, void, void> {
+  private *freeBulk(cache: MemCache): Generator<MemCache | null, void, void> {
     this.stats.trims++;
     const tgt = cache.tgt;
     let count: number;
@@ -386,6 +388,7 @@ export class BpfMemAlloc {
       const id = cache.free.pop();
       count = cache.free.length;
       cache.active--;
+      yield null;
       if (id === undefined) break;
       tgt.ttraceFree.push(id);
       this.state[id] = ObjectState.ttrace;
@@ -398,13 +401,14 @@ export class BpfMemAlloc {
     this.callRcuTasksTrace(tgt);
   }
 
-  private *checkFreeByRcu(cache: MemCache): Generator<MemCache, void, void> {
+  private *checkFreeByRcu(cache: MemCache): Generator<MemCache | null, void, void> {
     if (cache.extraRcu.length > 0) {
       cache.active++;
       yield cache;
       for (let id = cache.extraRcu.pop(); id !== undefined; id = cache.extraRcu.pop())
         cache.freeByRcu.push(id);
       cache.active--;
+      yield null;
     }
     if (cache.freeByRcu.length === 0 || cache.rcuInFlight) return; // in flight: the kernel only asks RCU to hurry
     cache.rcuInFlight = true;
@@ -413,6 +417,7 @@ export class BpfMemAlloc {
     for (const id of cache.freeByRcu) cache.waitingForGp.push(id);
     cache.freeByRcu.length = 0;
     cache.active--;
+    yield null;
     this.stats.rcuGracePeriods++;
     this.host.startGracePeriod("rcu", cache, () => {
       const tgt = cache.tgt;

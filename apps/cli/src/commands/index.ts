@@ -2,6 +2,7 @@ import type { RegisterCommand } from "../context.js";
 import { registerAsm } from "./asm.js";
 import { registerBtf } from "./btf.js";
 import { registerDisasm } from "./disasm.js";
+import { registerLab } from "./lab.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
-export const commands: RegisterCommand[] = [registerDisasm, registerAsm, registerBtf];
+export const commands: RegisterCommand[] = [registerDisasm, registerAsm, registerBtf, registerLab];

@@ -1,29 +1,29 @@
-interface QueuedEvent {
+interface QueuedEvent<T> {
   time: number;
   seq: number;
-  run: () => void;
+  payload: T;
 }
 
 /**
- * Binary min-heap of timed callbacks. Ties are broken by insertion order, which keeps a run
+ * Binary min-heap of timed payloads. Ties are broken by insertion order, which keeps a run
  * deterministic when two events fall on the same nanosecond.
  */
-export class EventQueue {
-  private readonly heap: QueuedEvent[] = [];
+export class EventQueue<T> {
+  private readonly heap: QueuedEvent<T>[] = [];
   private seq = 0;
 
   get size(): number {
     return this.heap.length;
   }
 
-  push(time: number, run: () => void): void {
+  push(time: number, payload: T): void {
     const heap = this.heap;
-    const event = { time, seq: this.seq++, run };
+    const event = { time, seq: this.seq++, payload };
     let i = heap.length;
     heap.push(event);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent] as QueuedEvent;
+      const p = heap[parent] as QueuedEvent<T>;
       if (!before(event, p)) break;
       heap[i] = p;
       i = parent;
@@ -36,7 +36,7 @@ export class EventQueue {
     return this.heap[0]?.time ?? Number.POSITIVE_INFINITY;
   }
 
-  pop(): QueuedEvent | undefined {
+  pop(): QueuedEvent<T> | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
@@ -48,8 +48,8 @@ export class EventQueue {
       if (l >= n) break;
       const r = l + 1;
       let child = l;
-      if (r < n && before(heap[r] as QueuedEvent, heap[l] as QueuedEvent)) child = r;
-      const c = heap[child] as QueuedEvent;
+      if (r < n && before(heap[r] as QueuedEvent<T>, heap[l] as QueuedEvent<T>)) child = r;
+      const c = heap[child] as QueuedEvent<T>;
       if (!before(c, last)) break;
       heap[i] = c;
       i = child;
@@ -59,6 +59,6 @@ export class EventQueue {
   }
 }
 
-function before(x: QueuedEvent, y: QueuedEvent): boolean {
+function before<T>(x: QueuedEvent<T>, y: QueuedEvent<T>): boolean {
   return x.time < y.time || (x.time === y.time && x.seq < y.seq);
 }

@@ -51,13 +51,24 @@ export interface SimResult {
   trace?: TraceEvent[];
 }
 
-interface Step {
-  ns: number;
-  /** An `active` section: interrupts are off for its length (only an NMI gets in). */
-  section: boolean;
-  start?: () => void;
-  end?: () => void;
+// Program operations, precomputed per workload.
+const OP_ALLOC = 0;
+const OP_WORK = 1;
+const OP_FREE = 2;
+
+interface Op {
+  code: number;
+  /** Request size (alloc) or duration (work). */
+  n: number;
 }
+
+// What the frame is doing in its current step.
+const STEP_NONE = 0;
+const STEP_WORK = 1;
+const STEP_ALLOC = 2;
+const STEP_FREE = 3;
+const STEP_FREE_RCU = 4;
+const STEP_REFILL = 5;
 
 interface Invocation {
   workload: number;
@@ -68,14 +79,56 @@ interface Invocation {
 interface Frame {
   kind: FrameKind;
   irqsOff: boolean;
+  /** Inside an `active` section: interrupts are off for its length (only an NMI gets in). */
   inSection: boolean;
-  steps: Iterator<Step, void, void>;
-  step: Step | null;
+  inv: Invocation | null;
+  ops: readonly Op[];
+  pc: number;
+  held: number[];
+  /** The refill in progress (irq_work frames). */
+  work: Generator<MemCache | null, void, void> | null;
+  step: number;
+  stepCache: MemCache | null;
+  stepId: number;
   endsAt: number;
   remaining: number;
   gen: number;
-  inv: Invocation | null;
 }
+
+interface StepEnd {
+  type: 0;
+  cpu: CpuState;
+  frame: Frame;
+  gen: number;
+}
+
+interface ArrivalStream {
+  type: 1;
+  workload: number;
+  cpu: number;
+  prng: Prng;
+  perNs: number;
+  periodic: boolean;
+}
+
+interface FixedArrival {
+  type: 2;
+  workload: number;
+  cpu: number;
+}
+
+interface Delivery {
+  type: 3;
+  cpu: CpuState;
+  mode: "raise" | "rt";
+}
+
+interface GraceEnd {
+  type: 4;
+  done: () => void;
+}
+
+type SimEvent = StepEnd | ArrivalStream | FixedArrival | Delivery | GraceEnd;
 
 interface CpuState {
   id: number;
@@ -84,6 +137,8 @@ interface CpuState {
   softQ: Invocation[];
   hardQ: Invocation[];
   nmiLatched: Invocation | null;
+  /** Frames of kind NMI on the stack (0 or 1). */
+  nmiDepth: number;
   irqWork: MemCache[];
   queuedAt: number[];
   /** The irq_work interrupt is raised and waits for interrupts to be enabled. */
@@ -109,15 +164,22 @@ export class Simulator {
   readonly config: ResolvedSimConfig;
   readonly allocator: BpfMemAlloc;
   private now = 0;
-  private readonly queue = new EventQueue();
+  private readonly queue = new EventQueue<SimEvent>();
   private readonly cpus: CpuState[] = [];
   private readonly stats: WorkloadStats[];
+  private readonly programs: Op[][];
+  private readonly rcuFree: boolean[];
   private readonly slabPrng: Prng;
   private readonly trace: TraceEvent[] | undefined;
   private irqWorkRuns = 0;
   private irqWorkDelayMax = 0;
   private irqWorkDelaySum = 0;
   private ran = false;
+  /** The frame whose allocator operation is restoring interrupts (see `restore`). */
+  private restoring: Frame | null = null;
+  private readonly restore = (): void => {
+    if (this.restoring !== null) this.restoring.inSection = false;
+  };
 
   constructor(config: SimConfig) {
     const c = resolveConfig(config);
@@ -133,6 +195,7 @@ export class Simulator {
         softQ: [],
         hardQ: [],
         nmiLatched: null,
+        nmiDepth: 0,
         irqWork: [],
         queuedAt: [],
         irqWorkRaised: false,
@@ -153,10 +216,12 @@ export class Simulator {
       failedInvocations: 0,
       maxStartDelayNs: 0,
     }));
+    this.programs = c.workloads.map((w) => compileProgram(w.program));
+    this.rcuFree = c.workloads.map((w) => w.program.free === "rcu");
     const host: AllocatorHost = {
       queueRefill: (cache, sectionOpen) => this.queueRefill(cache, sectionOpen),
       irqRestored: () => {
-        // The frame driver notices interrupts coming back at the end of each step.
+        // The frame machine notices interrupts coming back at the end of each step.
       },
       startGracePeriod: (kind, cache, done) => this.startGracePeriod(kind, cache, done),
       slabAlloc: () => this.slabPrng.next() >= c.slabFailProbability,
@@ -181,11 +246,12 @@ export class Simulator {
       for (const cpu of cpus) this.scheduleArrivals(w, wi, cpu);
     });
     let events = 0;
-    while (this.queue.size > 0 && this.queue.peekTime() <= c.durationNs) {
-      const event = this.queue.pop();
+    const queue = this.queue;
+    while (queue.size > 0 && queue.peekTime() <= c.durationNs) {
+      const event = queue.pop();
       if (event === undefined) break;
       this.now = event.time;
-      event.run();
+      this.dispatch(event.payload);
       events++;
     }
     const result: SimResult = {
@@ -203,29 +269,54 @@ export class Simulator {
     return result;
   }
 
+  private dispatch(e: SimEvent): void {
+    switch (e.type) {
+      case 0:
+        if (e.frame.gen === e.gen && e.cpu.stack.at(-1) === e.frame && !this.endStep(e.cpu, e.frame))
+          this.advance(e.cpu, e.frame);
+        return;
+      case 1: {
+        this.arrive(e.workload, e.cpu);
+        const next = this.now + (e.periodic ? 1 / e.perNs : e.prng.exponential(e.perNs));
+        if (next <= this.config.durationNs) this.queue.push(next, e);
+        return;
+      }
+      case 2:
+        this.arrive(e.workload, e.cpu);
+        return;
+      case 3:
+        e.cpu.deliveryScheduled = false;
+        if (e.mode === "raise") e.cpu.irqWorkRaised = true;
+        else e.cpu.rtReady = true;
+        this.deliverPending(e.cpu);
+        return;
+      case 4:
+        e.done();
+        return;
+    }
+  }
+
   // ---- arrivals ----
 
   private scheduleArrivals(w: WorkloadSpec, wi: number, cpu: number): void {
     const c = this.config;
     if (w.at !== undefined) {
-      for (const t of w.at) if (t <= c.durationNs) this.queue.push(t, () => this.arrive(wi, cpu));
+      for (const t of w.at) if (t <= c.durationNs) this.queue.push(t, { type: 2, workload: wi, cpu });
       return;
     }
     const rate = w.ratePerSec ?? 0;
     if (rate <= 0) return;
-    const prng = new Prng(c.seed, (wi + 1) * 1024 + cpu);
-    const perNs = rate / 1e9;
-    const periodic = w.arrival === "periodic";
-    const next = (from: number): number => from + (periodic ? 1 / perNs : prng.exponential(perNs));
-    const fire = (t: number): void => {
-      this.queue.push(t, () => {
-        this.arrive(wi, cpu);
-        const following = next(t);
-        if (following <= c.durationNs) fire(following);
-      });
+    const stream: ArrivalStream = {
+      type: 1,
+      workload: wi,
+      cpu,
+      prng: new Prng(c.seed, (wi + 1) * 1024 + cpu),
+      perNs: rate / 1e9,
+      periodic: w.arrival === "periodic",
     };
-    const first = periodic ? prng.next() / perNs : next(0);
-    if (first <= c.durationNs) fire(first);
+    // Periodic sources start at a random phase so CPUs do not fire in lockstep.
+    const first = stream.periodic ? stream.prng.next() / stream.perNs : stream.prng.exponential(stream.perNs);
+    if (first <= c.durationNs) this.queue.push(first, stream);
   }
 
   private arrive(wi: number, cpuId: number): void {
@@ -236,7 +327,7 @@ export class Simulator {
     const inv: Invocation = { workload: wi, arrivedAt: this.now, failed: false };
     switch (w.context) {
       case "nmi":
-        if (!cpu.stack.some((f) => f.kind === "nmi")) this.pushInvocation(cpu, inv);
+        if (cpu.nmiDepth === 0) this.pushInvocation(cpu, inv);
         else if (cpu.nmiLatched === null) cpu.nmiLatched = inv;
         else stats.droppedNmis++;
         return;
@@ -262,70 +353,148 @@ export class Simulator {
     stats.started++;
     const delay = this.now - inv.arrivedAt;
     if (delay > stats.maxStartDelayNs) stats.maxStartDelayNs = delay;
-    const frame = this.newFrame(
+    const frame = newFrame(
       w.context,
       w.context === "hardirq" || w.context === "irqsoff" || w.context === "nmi",
       inv,
     );
-    frame.steps = this.programSteps(cpu, frame, inv, w.program);
+    frame.ops = this.programs[inv.workload] as Op[];
     this.push(cpu, frame);
-  }
-
-  private newFrame(kind: FrameKind, irqsOff: boolean, inv: Invocation | null): Frame {
-    const none: Iterator<Step, void, void> = { next: () => ({ done: true, value: undefined }) };
-    return { kind, irqsOff, inSection: false, steps: none, step: null, endsAt: 0, remaining: 0, gen: 0, inv };
   }
 
   private push(cpu: CpuState, frame: Frame): void {
     const top = cpu.stack.at(-1);
-    if (top?.step) {
+    if (top !== undefined && top.step !== STEP_NONE) {
       top.remaining = top.endsAt - this.now;
       top.gen++; // its pending step-end event is now stale
     }
     cpu.stack.push(frame);
+    if (frame.kind === "nmi") cpu.nmiDepth++;
     this.record(cpu, frame, "start");
     this.advance(cpu, frame);
   }
 
   private advance(cpu: CpuState, frame: Frame): void {
     for (;;) {
-      const r = frame.steps.next();
-      if (r.done) {
+      const ns = this.startStep(cpu, frame);
+      if (ns < 0) {
         this.pop(cpu, frame);
         return;
       }
-      const step = r.value;
-      frame.step = step;
-      if (step.section) frame.inSection = true;
-      step.start?.();
-      if (step.ns > 0) {
-        this.scheduleStepEnd(cpu, frame, step.ns);
+      if (ns > 0) {
+        this.scheduleStepEnd(cpu, frame, ns);
         return;
       }
       if (this.endStep(cpu, frame)) return;
     }
   }
 
+  /** Begin the frame's next step; returns its length, or -1 when the frame is done. */
+  private startStep(cpu: CpuState, frame: Frame): number {
+    const alloc = this.allocator;
+    const window = this.config.activeWindowNs;
+    if (frame.kind === "irq_work") {
+      for (;;) {
+        if (frame.work === null) {
+          const cache = cpu.irqWork.shift();
+          if (cache === undefined) return -1;
+          const delay = this.now - (cpu.queuedAt.shift() ?? this.now);
+          this.irqWorkRuns++;
+          this.irqWorkDelaySum += delay;
+          if (delay > this.irqWorkDelayMax) this.irqWorkDelayMax = delay;
+          frame.work = alloc.refill(cache);
+        }
+        const r = frame.work.next();
+        if (r.done === true) {
+          frame.work = null;
+          continue;
+        }
+        frame.step = STEP_REFILL;
+        if (r.value === null) return 0; // a section just closed: an interrupt may land here
+        frame.inSection = true;
+        return window;
+      }
+    }
+    const op = frame.ops[frame.pc++];
+    if (op === undefined) return -1;
+    const inv = frame.inv as Invocation;
+    if (op.code === OP_WORK) {
+      frame.step = STEP_WORK;
+      return op.n;
+    }
+    if (op.code === OP_ALLOC) {
+      const stats = this.stats[inv.workload] as WorkloadStats;
+      stats.allocs++;
+      const cache = alloc.allocCache(cpu.id, op.n);
+      frame.step = STEP_WORK;
+      if (cache === null) {
+        const id = alloc.alloc(cpu.id, op.n); // no class (or the 2023 zero-size pointer): no section
+        if (id === null) {
+          stats.failures.noClass++;
+          inv.failed = true;
+        } else stats.allocOk++;
+        return 0;
+      }
+      alloc.enter(cache);
+      frame.step = STEP_ALLOC;
+      frame.stepCache = cache;
+      frame.inSection = true;
+      return window;
+    }
+    // OP_FREE: the most recent live object (failed allocations left nothing to free).
+    const id = frame.held.pop();
+    frame.step = STEP_WORK;
+    if (id === undefined || id === ZERO_SIZE_PTR) return 0;
+    const rcu = this.rcuFree[inv.workload] === true;
+    const cache = rcu ? alloc.freeRcuCache(cpu.id, id) : alloc.freeCache(cpu.id, id);
+    alloc.enter(cache);
+    frame.step = rcu ? STEP_FREE_RCU : STEP_FREE;
+    frame.stepCache = cache;
+    frame.stepId = id;
+    frame.inSection = true;
+    return window;
+  }
+
   private scheduleStepEnd(cpu: CpuState, frame: Frame, ns: number): void {
     frame.endsAt = this.now + ns;
-    const gen = frame.gen;
-    this.queue.push(frame.endsAt, () => {
-      if (frame.gen !== gen || cpu.stack.at(-1) !== frame) return;
-      if (!this.endStep(cpu, frame)) this.advance(cpu, frame);
-    });
+    this.queue.push(frame.endsAt, { type: 0, cpu, frame, gen: frame.gen });
   }
 
   /** Finish the current step; true when something else now runs on top of the frame. */
   private endStep(cpu: CpuState, frame: Frame): boolean {
     const step = frame.step;
-    frame.step = null;
-    step?.end?.();
+    const cache = frame.stepCache;
+    frame.step = STEP_NONE;
+    frame.stepCache = null;
+    if (cache !== null) {
+      const alloc = this.allocator;
+      this.restoring = frame;
+      if (step === STEP_ALLOC) {
+        const inv = frame.inv as Invocation;
+        const stats = this.stats[inv.workload] as WorkloadStats;
+        const nested = cache.active !== 1;
+        const id = alloc.leaveAlloc(cache, this.restore);
+        if (id !== null) {
+          frame.held.push(id);
+          stats.allocOk++;
+        } else {
+          stats.failures[nested ? "reentrant" : "empty"]++;
+          inv.failed = true;
+        }
+      } else if (step === STEP_FREE) {
+        alloc.leaveFree(cache, frame.stepId, this.restore);
+      } else if (step === STEP_FREE_RCU) {
+        alloc.leaveFreeRcu(cache, frame.stepId, this.restore);
+      }
+      this.restoring = null;
+    }
     frame.inSection = false;
     return this.deliverPending(cpu);
   }
 
   private pop(cpu: CpuState, frame: Frame): void {
     cpu.stack.pop();
+    if (frame.kind === "nmi") cpu.nmiDepth--;
     this.record(cpu, frame, "end");
     if (frame.inv !== null) {
       const stats = this.stats[frame.inv.workload] as WorkloadStats;
@@ -335,13 +504,13 @@ export class Simulator {
     if (this.deliverPending(cpu)) return;
     const top = cpu.stack.at(-1);
     if (top === undefined) return;
-    if (top.step) this.scheduleStepEnd(cpu, top, top.remaining);
+    if (top.step !== STEP_NONE) this.scheduleStepEnd(cpu, top, top.remaining);
     else this.advance(cpu, top);
   }
 
   /** Start whatever became runnable on `cpu` (latched NMI, irq_work, masked interrupts, queued tasks). */
   private deliverPending(cpu: CpuState): boolean {
-    if (cpu.nmiLatched !== null && !cpu.stack.some((f) => f.kind === "nmi")) {
+    if (cpu.nmiLatched !== null && cpu.nmiDepth === 0) {
       const inv = cpu.nmiLatched;
       cpu.nmiLatched = null;
       this.pushInvocation(cpu, inv);
@@ -351,7 +520,7 @@ export class Simulator {
     if (cpu.irqWorkRaised) {
       cpu.irqWorkRaised = false;
       if (cpu.irqWork.length > 0) {
-        this.pushIrqWork(cpu, true);
+        this.push(cpu, newFrame("irq_work", true, null));
         return true;
       }
     }
@@ -364,7 +533,7 @@ export class Simulator {
       if (cpu.rtReady) {
         cpu.rtReady = false;
         if (cpu.irqWork.length > 0) {
-          this.pushIrqWork(cpu, false);
+          this.push(cpu, newFrame("irq_work", false, null));
           return true;
         }
       }
@@ -384,105 +553,6 @@ export class Simulator {
     return false;
   }
 
-  // ---- steps ----
-
-  private *programSteps(
-    cpu: CpuState,
-    frame: Frame,
-    inv: Invocation,
-    program: ProgramSpec,
-  ): Generator<Step, void, void> {
-    const alloc = this.allocator;
-    const stats = this.stats[inv.workload] as WorkloadStats;
-    const window = this.config.activeWindowNs;
-    const gap = program.gapNs ?? 0;
-    const rcu = program.free === "rcu";
-    const restore = (): void => {
-      frame.inSection = false;
-    };
-    for (let round = 0; round < (program.rounds ?? 1); round++) {
-      const held: number[] = [];
-      for (const size of program.allocs) {
-        if (gap > 0) yield { ns: gap, section: false };
-        stats.allocs++;
-        const cache = alloc.allocCache(cpu.id, size);
-        if (cache === null) {
-          const id = alloc.alloc(cpu.id, size); // no class (or the 2023 zero-size pointer): no section
-          if (id === null) {
-            stats.failures.noClass++;
-            inv.failed = true;
-          } else stats.allocOk++;
-          continue;
-        }
-        yield {
-          ns: window,
-          section: true,
-          start: () => {
-            alloc.enter(cache);
-          },
-          end: () => {
-            const nested = cache.active !== 1;
-            const id = alloc.leaveAlloc(cache, restore);
-            if (id !== null) {
-              held.push(id);
-              stats.allocOk++;
-            } else {
-              stats.failures[nested ? "reentrant" : "empty"]++;
-              inv.failed = true;
-            }
-          },
-        };
-      }
-      const hold = program.holdNs ?? 0;
-      if (hold > 0) yield { ns: hold, section: false };
-      for (let i = held.length - 1; i >= 0; i--) {
-        const id = held[i] as number;
-        if (id === ZERO_SIZE_PTR) continue;
-        if (gap > 0) yield { ns: gap, section: false };
-        let cache: MemCache | undefined;
-        yield {
-          ns: window,
-          section: true,
-          start: () => {
-            cache = rcu ? alloc.freeRcuCache(cpu.id, id) : alloc.freeCache(cpu.id, id);
-            alloc.enter(cache);
-          },
-          end: () => {
-            if (rcu) alloc.leaveFreeRcu(cache as MemCache, id, restore);
-            else alloc.leaveFree(cache as MemCache, id, restore);
-          },
-        };
-      }
-    }
-  }
-
-  private pushIrqWork(cpu: CpuState, hardIrq: boolean): void {
-    const frame = this.newFrame("irq_work", hardIrq, null);
-    frame.steps = this.irqWorkSteps(cpu);
-    this.push(cpu, frame);
-  }
-
-  private *irqWorkSteps(cpu: CpuState): Generator<Step, void, void> {
-    const window = this.config.activeWindowNs;
-    for (let cache = cpu.irqWork.shift(); cache !== undefined; cache = cpu.irqWork.shift()) {
-      const delay = this.now - (cpu.queuedAt.shift() ?? this.now);
-      this.irqWorkRuns++;
-      this.irqWorkDelaySum += delay;
-      if (delay > this.irqWorkDelayMax) this.irqWorkDelayMax = delay;
-      const work = this.allocator.refill(cache);
-      const state = { done: work.next().done === true };
-      while (!state.done) {
-        yield {
-          ns: window,
-          section: true,
-          end: () => {
-            state.done = work.next().done === true;
-          },
-        };
-      }
-    }
-  }
-
   // ---- host side ----
 
   private queueRefill(cache: MemCache, sectionOpen: boolean): void {
@@ -491,37 +561,25 @@ export class Simulator {
     cpu.queuedAt.push(this.now);
     const c = this.config;
     if (c.irqWork === "ipi") {
-      if (sectionOpen || !irqsOn(cpu)) {
-        cpu.irqWorkRaised = true; // the self-IPI is pending until interrupts come back
-        return;
-      }
-      this.scheduleDelivery(cpu, this.now + c.irqWorkLatencyNs, () => {
-        cpu.irqWorkRaised = true;
-      });
+      if (sectionOpen || !irqsOn(cpu))
+        cpu.irqWorkRaised = true; // the self-IPI waits for interrupts to come back
+      else this.scheduleDelivery(cpu, this.now + c.irqWorkLatencyNs, "raise");
     } else if (c.irqWork === "tick") {
-      this.scheduleDelivery(cpu, (Math.floor(this.now / c.tickNs) + 1) * c.tickNs, () => {
-        cpu.irqWorkRaised = true;
-      });
+      this.scheduleDelivery(cpu, (Math.floor(this.now / c.tickNs) + 1) * c.tickNs, "raise");
     } else {
-      this.scheduleDelivery(cpu, this.now + c.irqWorkLatencyNs, () => {
-        cpu.rtReady = true;
-      });
+      this.scheduleDelivery(cpu, this.now + c.irqWorkLatencyNs, "rt");
     }
   }
 
-  private scheduleDelivery(cpu: CpuState, at: number, raise: () => void): void {
+  private scheduleDelivery(cpu: CpuState, at: number, mode: "raise" | "rt"): void {
     if (cpu.deliveryScheduled) return;
     cpu.deliveryScheduled = true;
-    this.queue.push(at, () => {
-      cpu.deliveryScheduled = false;
-      raise();
-      this.deliverPending(cpu);
-    });
+    this.queue.push(at, { type: 3, cpu, mode });
   }
 
   private startGracePeriod(kind: GracePeriodKind, _cache: MemCache, done: () => void): void {
     const c = this.config;
-    this.queue.push(this.now + (kind === "rcu" ? c.rcuGpNs : c.tasksTraceGpNs), done);
+    this.queue.push(this.now + (kind === "rcu" ? c.rcuGpNs : c.tasksTraceGpNs), { type: 4, done });
   }
 
   private record(cpu: CpuState, frame: Frame, event: "start" | "end"): void {
@@ -538,13 +596,53 @@ export class Simulator {
   }
 }
 
+function newFrame(kind: FrameKind, irqsOff: boolean, inv: Invocation | null): Frame {
+  return {
+    kind,
+    irqsOff,
+    inSection: false,
+    inv,
+    ops: [],
+    pc: 0,
+    held: [],
+    work: null,
+    step: STEP_NONE,
+    stepCache: null,
+    stepId: 0,
+    endsAt: 0,
+    remaining: 0,
+    gen: 0,
+  };
+}
+
+/** The operations of one invocation: per round, allocations, the body, then frees in reverse order. */
+function compileProgram(program: ProgramSpec): Op[] {
+  const ops: Op[] = [];
+  const gap = program.gapNs ?? 0;
+  const hold = program.holdNs ?? 0;
+  for (let round = 0; round < (program.rounds ?? 1); round++) {
+    for (const size of program.allocs) {
+      if (gap > 0) ops.push({ code: OP_WORK, n: gap });
+      ops.push({ code: OP_ALLOC, n: size });
+    }
+    if (hold > 0) ops.push({ code: OP_WORK, n: hold });
+    for (let i = 0; i < program.allocs.length; i++) {
+      if (gap > 0) ops.push({ code: OP_WORK, n: gap });
+      ops.push({ code: OP_FREE, n: 0 });
+    }
+  }
+  return ops;
+}
+
 function irqsOn(cpu: CpuState): boolean {
   const top = cpu.stack.at(-1);
   return top === undefined || (!top.irqsOff && !top.inSection);
 }
 
 function softirqCanRun(cpu: CpuState): boolean {
-  return irqsOn(cpu) && !cpu.stack.some((f) => f.kind !== "task");
+  if (!irqsOn(cpu)) return false;
+  for (const f of cpu.stack) if (f.kind !== "task") return false;
+  return true;
 }
 
 /** Run one simulation: `new Simulator(config).run()`. */

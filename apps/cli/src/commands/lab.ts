@@ -1,0 +1,425 @@
+import type { KernelProfileName, SimResult, WorkloadSpec, WorkloadStats } from "@bpfkit/mem-alloc";
+import { classIndexForRequest, HEADER_SIZE, SIZE_CLASSES, simulate, watermarksFor } from "@bpfkit/mem-alloc";
+import { InvalidArgumentError, Option } from "commander";
+import type { RegisterCommand } from "../context.js";
+
+/** The three task_vma designs (spec task-vma-kfuncs.md section 0): A, B and the rejected C. */
+type Design = "original" | "snapshot" | "stack";
+type LabKernel = "6.6" | "6.12" | "6.18";
+
+const DESIGNS: readonly Design[] = ["original", "snapshot", "stack"];
+const KERNELS: readonly LabKernel[] = ["6.6", "6.12", "6.18"];
+const BPF_STACK = 512;
+
+/**
+ * Struct sizes the lab needs, per kernel, until @bpfkit/btf can read them from a kernel's BTF:
+ * `struct ma_state` = `struct vma_iterator` (spec task-vma-kfuncs.md section 3.3) and
+ * `struct vm_area_struct` with its alignment (section 3.4; Debian amd64 config on 6.12). The
+ * allocator profile is the code family of spec mem-alloc.md section 12 (6.6 ~ the mid-2023 code).
+ */
+const KERNEL_STRUCTS: Readonly<
+  Record<
+    LabKernel,
+    { vmaIterator: number; vmArea?: { size: number; align: number }; allocator: KernelProfileName }
+  >
+> = {
+  "6.6": { vmaIterator: 64, allocator: "2023" },
+  "6.12": { vmaIterator: 72, vmArea: { size: 176, align: 8 }, allocator: "6.12" },
+  "6.18": { vmaIterator: 88, vmArea: { size: 192, align: 64 }, allocator: "6.18" },
+};
+
+interface Member {
+  size: number;
+  align: number;
+}
+
+/** C struct layout: each member at its alignment, the total padded to the largest alignment. */
+function structSize(members: readonly Member[]): number {
+  let offset = 0;
+  let maxAlign = 1;
+  for (const m of members) {
+    offset = Math.ceil(offset / m.align) * m.align + m.size;
+    maxAlign = Math.max(maxAlign, m.align);
+  }
+  return Math.ceil(offset / maxAlign) * maxAlign;
+}
+
+const PTR: Member = { size: 8, align: 8 };
+
+/** kern_data of design A/C: task, mm, deferred-unlock work pointer, vma_iterator (task-vma-kfuncs.md 3.2). */
+function originalKernData(kernel: LabKernel): number {
+  return structSize([PTR, PTR, PTR, { size: KERNEL_STRUCTS[kernel].vmaIterator, align: 8 }]);
+}
+
+/** kern_data of design B: task, mm, a vm_area_struct snapshot, next_addr; absent before the 2026 series. */
+function snapshotKernData(kernel: LabKernel): number | undefined {
+  const vma = KERNEL_STRUCTS[kernel].vmArea;
+  return vma === undefined ? undefined : structSize([PTR, PTR, vma, PTR]);
+}
+
+interface LabOptions {
+  design: Design[];
+  kernel: LabKernel;
+  cpus: number;
+  nmiRate: number;
+  taskRate: number;
+  duration: number;
+  vmas: number;
+  nsPerVma: number;
+  nmiIters: number;
+  stackBudget: 88 | 96;
+  seed: number;
+  window: number;
+  sweep: number[];
+  bursts: number[];
+  json?: boolean;
+}
+
+interface AllocCounts {
+  invocations: number;
+  attempts: number;
+  ok: number;
+  enomem: { emptyList: number; reentrant: number };
+  failureRate: number;
+}
+
+function counts(w: WorkloadStats | undefined): AllocCounts {
+  const attempts = w?.allocs ?? 0;
+  const failed = (w?.failures.empty ?? 0) + (w?.failures.reentrant ?? 0) + (w?.failures.noClass ?? 0);
+  return {
+    invocations: w?.started ?? 0,
+    attempts,
+    ok: w?.allocOk ?? 0,
+    enomem: { emptyList: w?.failures.empty ?? 0, reentrant: w?.failures.reentrant ?? 0 },
+    failureRate: attempts === 0 ? 0 : failed / attempts,
+  };
+}
+
+/** One simulation of a design: task-context walkers on every CPU and perf-event (NMI) walkers at `nmiRate`. */
+function runDesign(
+  design: Design,
+  kernData: number,
+  o: LabOptions,
+  nmiRate: number,
+  nmiIters: number,
+): SimResult {
+  const hold = o.vmas * o.nsPerVma;
+  // B refuses callers with interrupts off before allocating (task-vma-kfuncs.md 5.1 step 2).
+  const nmiAllocs = design === "snapshot" ? [] : Array<number>(nmiIters).fill(kernData);
+  const workloads: WorkloadSpec[] = [
+    { name: "task", context: "task", ratePerSec: o.taskRate, program: { allocs: [kernData], holdNs: hold } },
+    {
+      name: "nmi",
+      context: "nmi",
+      ratePerSec: nmiRate,
+      program: { allocs: nmiAllocs, holdNs: design === "snapshot" ? 0 : hold },
+    },
+  ];
+  return simulate({
+    cpus: o.cpus,
+    durationNs: o.duration * 1e9,
+    seed: o.seed,
+    profile: KERNEL_STRUCTS[o.kernel].allocator,
+    activeWindowNs: o.window,
+    workloads,
+  });
+}
+
+function labReport(o: LabOptions) {
+  const designs = o.design.map((design) => {
+    const live = Math.max(1, o.nmiIters);
+    const size = design === "snapshot" ? snapshotKernData(o.kernel) : originalKernData(o.kernel);
+    const perIterator = design === "stack" ? o.stackBudget : 8;
+    const entry: Record<string, unknown> = {
+      design,
+      stack: {
+        bytesPerIterator: perIterator,
+        liveIterators: live,
+        bytesUsed: perIterator * live,
+        of: BPF_STACK,
+        fits: perIterator * live <= BPF_STACK,
+      },
+    };
+    if (size === undefined) {
+      entry.available = false;
+      return entry;
+    }
+    if (design === "stack") {
+      entry.kernData = { size, onStack: true, budget: o.stackBudget, builds: size <= o.stackBudget };
+      entry.allocations = null;
+      return entry;
+    }
+    const idx = classIndexForRequest(size);
+    const unit = SIZE_CLASSES[idx] ?? 0;
+    const marks = watermarksFor(unit);
+    entry.kernData = {
+      size,
+      padded: size + HEADER_SIZE,
+      sizeClass: unit,
+      classIndex: idx,
+      low: marks.low,
+      high: marks.high,
+      batch: marks.batch,
+      prefill: marks.prefill,
+      slackBytes: unit - size - HEADER_SIZE,
+    };
+    const run = runDesign(design, size, o, o.nmiRate, o.nmiIters);
+    const nmi = run.workloads[1];
+    entry.allocations = {
+      task: counts(run.workloads[0]),
+      nmi:
+        design === "snapshot"
+          ? { invocations: nmi?.started ?? 0, attempts: 0, ebusyBeforeAllocating: nmi?.started ?? 0 }
+          : counts(nmi),
+    };
+    entry.allocator = {
+      peakBytes: run.allocator.peakBytesFromSlab,
+      refills: run.allocator.refills,
+      trims: run.allocator.trims,
+      irqWorkMaxDelayNs: run.irqWork.maxDelayNs,
+    };
+    entry.nmiRateSweep = o.sweep.map((rate) => sweepPoint(design, size, o, rate, o.nmiIters));
+    entry.nmiBurstSweep = o.bursts.map((iters) => sweepPoint(design, size, o, o.nmiRate, iters));
+    return entry;
+  });
+  const structGrowth = KERNELS.map((kernel) => {
+    const vmi = KERNEL_STRUCTS[kernel].vmaIterator;
+    const kern = originalKernData(kernel);
+    return {
+      kernel,
+      maState: vmi,
+      vmaIterator: vmi,
+      kernData: kern,
+      heapClass: SIZE_CLASSES[classIndexForRequest(kern)] ?? null,
+      fits88: kern <= 88,
+      spare88: 88 - kern,
+      fits96: kern <= 96,
+      spare96: 96 - kern,
+    };
+  });
+  return {
+    workload: {
+      kernel: o.kernel,
+      allocatorProfile: KERNEL_STRUCTS[o.kernel].allocator,
+      cpus: o.cpus,
+      durationSec: o.duration,
+      nmiRatePerSec: o.nmiRate,
+      taskRatePerSec: o.taskRate,
+      vmas: o.vmas,
+      nsPerVma: o.nsPerVma,
+      nmiIterators: o.nmiIters,
+      stackBudget: o.stackBudget,
+      activeWindowNs: o.window,
+      seed: o.seed,
+    },
+    designs,
+    structGrowth,
+  };
+}
+
+function sweepPoint(design: Design, size: number, o: LabOptions, rate: number, iters: number) {
+  const run = runDesign(design, size, o, rate, iters);
+  const nmi = counts(run.workloads[1]);
+  const task = counts(run.workloads[0]);
+  return {
+    nmiRatePerSec: rate,
+    nmiIterators: iters,
+    nmiInvocations: nmi.invocations,
+    ...(design === "snapshot" ? { nmiEbusyBeforeAllocating: nmi.invocations } : {}),
+    nmiAttempts: nmi.attempts,
+    nmiEnomem: nmi.enomem,
+    nmiFailureRate: nmi.failureRate,
+    taskAttempts: task.attempts,
+    taskFailures: task.enomem.emptyList + task.enomem.reentrant,
+  };
+}
+
+type Report = ReturnType<typeof labReport>;
+
+function formatText(report: Report): string {
+  const w = report.workload;
+  const lines: string[] = [];
+  lines.push(
+    `bpfkit lab: kernel ${w.kernel} (allocator ${w.allocatorProfile}), ${w.cpus} CPUs, ${w.durationSec} s, ` +
+      `NMI ${w.nmiRatePerSec}/s and task ${w.taskRatePerSec}/s per CPU, ${w.vmas} VMAs x ${w.nsPerVma} ns, ` +
+      `${w.nmiIterators} iterator(s) per NMI, seed ${w.seed}`,
+    "",
+  );
+  const rows: string[][] = [["", ...report.designs.map((d) => String(d.design))]];
+  const cell = (f: (d: Record<string, unknown>) => string) =>
+    report.designs.map((d) => f(d as Record<string, unknown>));
+  const get = (d: Record<string, unknown>, path: string): unknown =>
+    path
+      .split(".")
+      .reduce<unknown>(
+        (v, k) => (v === null || v === undefined ? undefined : (v as Record<string, unknown>)[k]),
+        d,
+      );
+  rows.push([
+    "stack bytes (of 512)",
+    ...cell((d) => `${get(d, "stack.bytesUsed")}${get(d, "stack.fits") ? "" : " (too big)"}`),
+  ]);
+  rows.push([
+    "kern_data",
+    ...cell((d) => {
+      if (d.available === false) return "not in this kernel";
+      if (get(d, "kernData.onStack"))
+        return `${get(d, "kernData.size")} B on stack${get(d, "kernData.builds") ? "" : ` (> ${get(d, "kernData.budget")}: build fails)`}`;
+      return `${get(d, "kernData.size")} B -> class ${get(d, "kernData.sizeClass")} (idx ${get(d, "kernData.classIndex")})`;
+    }),
+  ]);
+  const alloc = (who: "task" | "nmi") =>
+    cell((d) => {
+      if (d.available === false) return "-";
+      if (d.allocations === null) return "no allocation";
+      if (get(d, `allocations.${who}.ebusyBeforeAllocating`) !== undefined)
+        return `-EBUSY x${get(d, `allocations.${who}.ebusyBeforeAllocating`)}`;
+      return `${get(d, `allocations.${who}.attempts`)} tries, ENOMEM ${get(d, `allocations.${who}.enomem.emptyList`)} empty + ${get(d, `allocations.${who}.enomem.reentrant`)} reentrant`;
+    });
+  rows.push(["task allocations", ...alloc("task")]);
+  rows.push(["NMI allocations", ...alloc("nmi")]);
+  rows.push([
+    "peak allocator bytes",
+    ...cell((d) => (d.allocator ? String(get(d, "allocator.peakBytes")) : "-")),
+  ]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  for (const r of rows)
+    lines.push(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    );
+  for (const d of report.designs as Record<string, unknown>[]) {
+    const rate = d.nmiRateSweep as ReturnType<typeof sweepPoint>[] | undefined;
+    const burst = d.nmiBurstSweep as ReturnType<typeof sweepPoint>[] | undefined;
+    if (rate === undefined || burst === undefined) continue;
+    lines.push(
+      "",
+      `${d.design}: NMI failure rate by NMI rate (${w.nmiIterators} iterator(s) per NMI) and by iterators per NMI (${w.nmiRatePerSec}/s)`,
+    );
+    for (const p of [...rate, ...burst]) {
+      const nmiPart =
+        p.nmiEbusyBeforeAllocating === undefined
+          ? `NMI tries ${String(p.nmiAttempts).padStart(8)}  ENOMEM ${String(p.nmiEnomem.emptyList).padStart(6)} empty ` +
+            `${String(p.nmiEnomem.reentrant).padStart(5)} reentrant  rate ${(p.nmiFailureRate * 100).toFixed(4)}%`
+          : `NMI runs ${String(p.nmiInvocations).padStart(8)}  all -EBUSY before allocating`;
+      lines.push(
+        `  ${String(p.nmiRatePerSec).padStart(7)}/s x${String(p.nmiIterators).padEnd(3)} ${nmiPart}  task failures ${p.taskFailures}/${p.taskAttempts}`,
+      );
+    }
+  }
+  lines.push("", "struct growth (kern_data of the original design = 24 + vma_iterator):");
+  for (const g of report.structGrowth) {
+    lines.push(
+      `  ${g.kernel.padEnd(5)} ma_state ${g.maState}  kern_data ${g.kernData} (heap ${g.heapClass})  ` +
+        `88-byte budget: ${g.fits88 ? `fits, ${g.spare88} spare` : `breaks, ${-g.spare88} short`}  ` +
+        `96-byte budget: ${g.fits96 ? `fits, ${g.spare96} spare` : `breaks, ${-g.spare96} short`}`,
+    );
+  }
+  lines.push(
+    "",
+    "not modelled yet: lock hold time, per-VMA cost, -EBUSY from mmap/alloc_lock trylocks and the deferred-unlock slot",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+function numberArg(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`);
+    return n;
+  };
+}
+
+function listArg<T>(parse: (v: string) => T) {
+  return (value: string): T[] => value.split(",").map((v) => parse(v.trim()));
+}
+
+/** `bpfkit lab`: the three task_vma designs side by side, allocator numbers from the @bpfkit/mem-alloc simulator. */
+export const registerLab: RegisterCommand = (program, context) => {
+  program
+    .command("lab")
+    .description(
+      "the task_vma design lab: stack use, kern_data size class, allocation failures under NMI load, struct growth",
+    )
+    .addOption(
+      new Option("--design <list>", "designs, comma separated (original, snapshot, stack)")
+        .default([...DESIGNS])
+        .argParser(
+          listArg((v) => {
+            if (!DESIGNS.includes(v as Design))
+              throw new InvalidArgumentError(`unknown design ${v} (original, snapshot, stack)`);
+            return v as Design;
+          }),
+        ),
+    )
+    .addOption(
+      new Option("--kernel <version>", "kernel whose struct sizes and allocator to use")
+        .choices([...KERNELS])
+        .default("6.18"),
+    )
+    .addOption(new Option("--cpus <n>", "CPUs").default(2).argParser(intArg("--cpus", 1, 256)))
+    .addOption(
+      new Option("--nmi-rate <per-sec>", "perf-event NMIs running the walker, per second per CPU")
+        .default(1000)
+        .argParser(numberArg("--nmi-rate", 0)),
+    )
+    .addOption(
+      new Option("--task-rate <per-sec>", "task-context walks per second per CPU")
+        .default(1000)
+        .argParser(numberArg("--task-rate", 0)),
+    )
+    .addOption(
+      new Option("--duration <sec>", "simulated seconds")
+        .default(1)
+        .argParser(numberArg("--duration", 0.000001)),
+    )
+    .addOption(new Option("--vmas <n>", "VMAs per walk").default(36).argParser(intArg("--vmas", 0)))
+    .addOption(
+      new Option("--ns-per-vma <ns>", "assumed walk time per VMA (an input until kernel-mm measures it)")
+        .default(100)
+        .argParser(numberArg("--ns-per-vma", 0)),
+    )
+    .addOption(
+      new Option("--nmi-iters <n>", "iterators live at once in one NMI (allocation pressure)")
+        .default(1)
+        .argParser(intArg("--nmi-iters", 1, 64)),
+    )
+    .addOption(
+      new Option("--stack-budget <bytes>", "opaque size of the on-stack design")
+        .choices(["88", "96"])
+        .default("88"),
+    )
+    .addOption(
+      new Option("--window <ns>", "length of one allocator critical section")
+        .default(30)
+        .argParser(numberArg("--window", 0)),
+    )
+    .addOption(
+      new Option("--sweep <rates>", "NMI rates for the failure-rate sweep")
+        .default([0, 1000, 10000, 100000])
+        .argParser(listArg(numberArg("--sweep", 0))),
+    )
+    .addOption(
+      new Option("--bursts <list>", "iterators per NMI for the burst sweep")
+        .default([1, 8, 32, 60])
+        .argParser(listArg(intArg("--bursts", 1, 64))),
+    )
+    .option("--seed <n>", "PRNG seed", intArg("--seed", 0), 1)
+    .option("--json", "print JSON")
+    .action((raw: Omit<LabOptions, "stackBudget"> & { stackBudget: string }) => {
+      const options: LabOptions = { ...raw, stackBudget: raw.stackBudget === "96" ? 96 : 88 };
+      const report = labReport(options);
+      context.io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
+    });
+};
