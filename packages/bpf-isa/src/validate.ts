@@ -133,20 +133,9 @@ export function validate(insns: readonly Instruction[]): ValidationIssue[] {
     }
   }
 
-  // Pass 3 (check_cfg): no jump may land on the second slot of an lddw.
-  const middles = new Set<number>();
-  for (let i = 0; i < insns.length; i++)
-    if ((insns[i] as Instruction).code === BPF_LD_IMM64) middles.add((slots[i] as number) + 1);
-  for (let i = 0; i < insns.length; i++) {
-    const insn = insns[i] as Instruction;
-    const at = slots[i] as number;
-    const cls = insnClass(insn.code);
-    const op = insnOp(insn.code);
-    if ((cls !== BPF_JMP && cls !== BPF_JMP32) || op === BPF_EXIT || op === BPF_CALL) continue;
-    const target = at + (insn.code === (BPF_JMP32 | BPF_JA) ? insn.imm : insn.off) + 1;
-    if (middles.has(target))
-      return [{ insn: target - 1, message: `jump into the middle of ldimm64 insn ${target - 1}` }];
-  }
+  // Pass 3 (check_cfg): every slot is reachable and no jump lands on the second slot of an lddw.
+  const cfg = checkCfg(insns, slots, total, bounds);
+  if (cfg) return [cfg];
 
   // Pass 4 (do_check): reserved fields of each instruction.
   for (let i = 0; i < insns.length; i++) {
@@ -163,6 +152,51 @@ export function validate(insns: readonly Instruction[]): ValidationIssue[] {
  */
 export function validateInstruction(insn: Instruction): string | undefined {
   return pseudoPass(insn, 0, 2) ?? checkFields(insn);
+}
+
+function checkCfg(
+  insns: readonly Instruction[],
+  slots: number[],
+  total: number,
+  roots: number[],
+): ValidationIssue | undefined {
+  const bySlot = new Map<number, Instruction>();
+  for (let i = 0; i < insns.length; i++) bySlot.set(slots[i] as number, insns[i] as Instruction);
+  const seen = new Uint8Array(total + 1);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const at = stack.pop() as number;
+    if (at < 0 || at >= total || seen[at]) continue;
+    seen[at] = 1;
+    const insn = bySlot.get(at);
+    // A jump into the middle of an lddw marks that slot as explored without walking on.
+    if (!insn) continue;
+    const cls = insnClass(insn.code);
+    const op = insnOp(insn.code);
+    if (insn.code === BPF_LD_IMM64) {
+      stack.push(at + 2);
+      continue;
+    }
+    if (cls !== BPF_JMP && cls !== BPF_JMP32) {
+      stack.push(at + 1);
+      continue;
+    }
+    if (op === BPF_EXIT) continue;
+    if (op === BPF_CALL) {
+      stack.push(at + 1);
+      continue;
+    }
+    const target = at + (insn.code === (BPF_JMP32 | BPF_JA) ? insn.imm : insn.off) + 1;
+    stack.push(target);
+    if (op !== BPF_JA) stack.push(at + 1);
+  }
+  for (let i = 0; i < insns.length; i++) {
+    const at = slots[i] as number;
+    if (!seen[at]) return { insn: at, message: `unreachable insn ${at}` };
+    if ((insns[i] as Instruction).code === BPF_LD_IMM64 && seen[at + 1])
+      return { insn: at, message: `jump into the middle of ldimm64 insn ${at}` };
+  }
+  return undefined;
 }
 
 function slotLen(insn: Instruction | undefined): number {
@@ -303,9 +337,9 @@ function checkFields(insn: Instruction): string | undefined {
       }
       if (op > BPF_JCOND) return `invalid BPF_JMP/JMP32 opcode ${op.toString(16)}`;
       if (op === BPF_JCOND) {
-        // Linux 6.12 also rejects off == 0; 6.18 accepts `may_goto +0` (spec 4.12).
+        // Linux 6.18 prints only imm (6.12: `invalid may_goto off %d imm %d`, and it rejected off 0).
         if (code !== (BPF_JMP | BPF_JCOND) || src !== BPF_MAY_GOTO || dst !== 0 || imm !== 0)
-          return `invalid may_goto off ${off} imm ${imm}`;
+          return `invalid may_goto imm ${imm}`;
         return undefined;
       }
       const r = regCheck(dst);

@@ -172,14 +172,15 @@ describe("validate", () => {
     expect(first([insn(0x85, 1, 0, 0, 1), exit])?.message).toBe("BPF_CALL uses reserved fields");
     expect(first([insn(0x95, 0, 0, 0, 1)])?.message).toBe("BPF_EXIT uses reserved fields");
     expect(first([insn(0x1d, 1, 2, 0, 1), exit])?.message).toBe("BPF_JMP/JMP32 uses reserved fields");
-    expect(first([insn(0xe5, 1, 0, 0), exit])?.message).toBe("invalid may_goto off 0 imm 0");
+    expect(first([insn(0xe5, 1, 0, 0), exit])?.message).toBe("invalid may_goto imm 0");
     expect(first([{ ...lddw(1, 0n), nextReserved: { code: 1, dst: 0, src: 0, off: 0 } }, exit])).toEqual({
       insn: 0,
       message: "invalid bpf_ld_imm64 insn",
     });
-    expect(first([insn(0x05, 0, 0, 1), lddw(1, 0n), exit])?.message).toBe(
+    expect(first([insn(0x15, 1, 0, 1), lddw(1, 0n), exit])?.message).toBe(
       "jump into the middle of ldimm64 insn 1",
     );
+    expect(first([insn(0x05, 0, 0, 1), lddw(1, 0n), exit])?.message).toBe("unreachable insn 1");
     expect(first([insn(0x05, 0, 0, 5), exit])?.message).toBe("jump out of range from insn 0 to 6");
     expect(first([insn(0xb7)])?.message).toBe("last insn is not an exit or jmp");
     expect(first([insn(0x37, 1, 0, 0, 0), exit])?.message).toBe("div by zero");
