@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasKernelOracle, hasTool, skipReason } from "../../../scripts/test-env.js";
 import type { Instruction } from "../src/index.js";
-import { encode, insn, lddw, validate } from "../src/index.js";
+import { encode, insn, lddw, printKernelInsn, slotIndices, validate } from "../src/index.js";
 
 // `validate` against the running kernel: each case is a program with one bad encoding, written
 // raw into an ELF object with llvm-mc (`.quad` slots in a `syscall` section) and loaded with
@@ -88,18 +88,26 @@ const CASES: Array<[string, Instruction[]]> = [
   ],
 ];
 
+let printedLines = 0;
 const work = mkdtempSync(join(tmpdir(), "bpfkit-validate-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Loads raw instructions through llvm-mc + bpftool and returns the verifier's error, or undefined. */
-function kernelVerdict(name: string, insns: Instruction[]): string | undefined {
+interface Verdict {
+  /** The verifier's first error line, undefined when the program loaded. */
+  error: string | undefined;
+  /** Every `idx: (xx) text` line of the log, state stripped. */
+  printed: Array<[number, string]>;
+}
+
+/** Loads raw instructions through llvm-mc + bpftool and returns what the verifier said. */
+function kernelVerdict(name: string, insns: Instruction[], section = "syscall"): Verdict {
   const bytes = encode(insns);
   const view = new DataView(bytes.buffer);
   const quads: string[] = [];
   for (let p = 0; p < bytes.length; p += 8)
     quads.push(`\t.quad 0x${view.getBigUint64(p, true).toString(16)}`);
   const asm = [
-    '\t.section syscall,"ax",@progbits',
+    `\t.section ${section},"ax",@progbits`,
     "\t.globl prog",
     "\t.type prog,@function",
     "prog:",
@@ -119,9 +127,15 @@ function kernelVerdict(name: string, insns: Instruction[]): string | undefined {
   rmSync(pin, { force: true });
   const load = spawnSync("bpftool", ["-d", "prog", "load", `${base}.o`, pin], { encoding: "utf8" });
   rmSync(pin, { force: true });
-  if (load.status === 0) return undefined;
   const log = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(load.stderr)?.[1];
-  if (log === undefined) return `no verifier log: ${load.stderr.split("\n").slice(-6).join(" | ")}`;
+  if (log === undefined) {
+    if (load.status === 0) return { error: undefined, printed: [] };
+    return { error: `no verifier log: ${load.stderr.split("\n").slice(-6).join(" | ")}`, printed: [] };
+  }
+  const printed: Array<[number, string]> = [];
+  for (const m of log.matchAll(/^ *(\d+): (?:[.0-9]{10} )?(\([0-9a-f]{2}\) .*?)(?: {2,}; .*)?$/gm))
+    printed.push([Number(m[1]), m[2] as string]);
+  if (load.status === 0) return { error: undefined, printed };
   const message = log
     .split("\n")
     .find(
@@ -130,7 +144,7 @@ function kernelVerdict(name: string, insns: Instruction[]): string | undefined {
         !/^(func#|Live regs|verification time|stack depth|processed |from |mark_precise|; )/.test(l) &&
         !/^\s*\d+: /.test(l),
     );
-  return message ?? "rejected without a message";
+  return { error: message ?? "rejected without a message", printed };
 }
 
 describe.skipIf(
@@ -142,6 +156,41 @@ describe.skipIf(
   it.each(CASES)("%s", (name, insns) => {
     const ours = validate(insns)[0];
     const kernel = kernelVerdict(name, insns);
-    expect(ours?.message, `kernel said: ${kernel}`).toBe(kernel);
+    expect(ours?.message, `kernel said: ${kernel.error}`).toBe(kernel.error);
+    // The verifier prints each instruction it reaches, malformed ones included: so must we.
+    const bySlot = new Map(slotIndices(insns).map((slot, i) => [slot, insns[i] as Instruction]));
+    for (const [slot, text] of kernel.printed)
+      expect(printKernelInsn(bySlot.get(slot) as Instruction), `slot ${slot}`).toBe(text);
+    printedLines += kernel.printed.length;
+    // A field check in do_check follows the print of the offending instruction (slot 10 here);
+    // the LDX check runs in an earlier whole-program pass, before anything is printed.
+    const inDoCheck = kernel.error?.includes("uses reserved fields") && !kernel.error.startsWith("BPF_LDX");
+    if (inDoCheck && insns.length > 11) expect(kernel.printed.map(([slot]) => slot)).toContain(10);
+  });
+
+  it("prints legacy packet loads like the kernel (socket filter)", () => {
+    const program = [
+      insn(0xbf, 6, 1),
+      insn(0x30, 0, 0, 0, 12),
+      insn(0x28, 0, 0, 0, 14),
+      insn(0x20, 0, 0, 0, -2),
+      insn(0xb7, 7, 0, 0, 2),
+      insn(0x50, 0, 7, 0, 3),
+      insn(0x48, 0, 7, 0, -1),
+      insn(0x40, 0, 7, 0, 0x7fffffff),
+      exit,
+    ];
+    const kernel = kernelVerdict("ld_abs", program, "socket");
+    expect(validate(program)[0]?.message, `kernel said: ${kernel.error}`).toBe(kernel.error);
+    expect(kernel.printed.length).toBeGreaterThanOrEqual(program.length);
+    for (const [slot, text] of kernel.printed)
+      expect(printKernelInsn(program[slot] as Instruction)).toBe(text);
+  });
+
+  it("compared the instruction lines of every log", () => {
+    console.log(
+      `validate oracle: ${CASES.length} programs, ${printedLines} kernel instruction lines reprinted`,
+    );
+    expect(printedLines).toBeGreaterThan(CASES.length * 10);
   });
 });
