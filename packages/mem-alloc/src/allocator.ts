@@ -70,10 +70,13 @@ export class BpfMemAlloc {
   readonly host: AllocatorHost;
   readonly stats: AllocStats = emptyStats();
   readonly percpu: boolean;
+  private readonly fixed: boolean;
   /** `caches[cpu][classIndex]` for kmalloc-like kinds, `caches[cpu][0]` for fixed-size ones. */
   private readonly caches: (MemCache | undefined)[][] = [];
   private readonly home: (MemCache | undefined)[] = [undefined];
   private readonly state: number[] = [ObjectState.slab];
+  /** Caller-visible bytes per object, created on first access (a fresh slab object reads as zeros). */
+  private readonly bytes: (Uint8Array | undefined)[] = [undefined];
   private readonly recycledIds: number[] = [];
 
   constructor(options: MemAllocOptions) {
@@ -83,6 +86,7 @@ export class BpfMemAlloc {
     this.cpus = cpus;
     this.kind = options.kind ?? "kmalloc";
     this.percpu = this.kind === "percpu-kmalloc" || this.kind === "percpu-fixed";
+    this.fixed = this.kind === "fixed" || this.kind === "percpu-fixed";
     const profile = options.profile ?? "6.18";
     this.profile = typeof profile === "string" ? KERNEL_PROFILES[profile] : profile;
     if (this.profile === undefined)
@@ -160,9 +164,28 @@ export class BpfMemAlloc {
     return (this.state[id] ?? ObjectState.slab) as ObjectState;
   }
 
-  /** The cache that handed `id` out (the hidden header), if it was ever allocated. */
+  /** The cache that last handed `id` out (the hidden header), or the one it was made for if never allocated. */
   homeOf(id: number): MemCache | undefined {
     return this.home[id];
+  }
+
+  /**
+   * The caller's bytes of object `id` (object + 8 for normal objects, the per-CPU area for per-CPU
+   * data; section 4.3). Objects fresh from slab are zero-filled; recycled objects keep whatever the
+   * previous owner wrote, and reads after a free see those stale bytes until someone reuses the object.
+   */
+  data(id: number): Uint8Array {
+    const home = this.home[id];
+    const state = this.state[id];
+    if (state === undefined || state === ObjectState.slab || home === undefined) {
+      throw new MemAllocError("data", "unknown-object", `object ${id} is not held by this allocator`);
+    }
+    let bytes = this.bytes[id];
+    if (bytes === undefined) {
+      bytes = new Uint8Array(home.percpu ? home.unitSize : home.unitSize - HEADER_SIZE);
+      this.bytes[id] = bytes;
+    }
+    return bytes;
   }
 
   // ---- allocation (section 6) ----
@@ -175,7 +198,7 @@ export class BpfMemAlloc {
     const cache = this.allocCache(cpu, size);
     if (cache === null) {
       this.stats.allocs++;
-      if (size === 0 && !this.profile.zeroSizeIsNull && !this.isFixed()) {
+      if (size === 0 && !this.profile.zeroSizeIsNull && !this.fixed) {
         this.stats.allocOk++;
         return ZERO_SIZE_PTR;
       }
@@ -188,9 +211,9 @@ export class BpfMemAlloc {
 
   /** Steps 1–2 of section 6: the cache an allocation of `size` on `cpu` uses, or null when none holds it. */
   allocCache(cpu: number, size: number): MemCache | null {
-    this.checkCpu(cpu, "alloc");
-    const row = this.caches[cpu] as (MemCache | undefined)[];
-    if (this.isFixed()) return row[0] ?? null;
+    const row = this.caches[cpu];
+    if (row === undefined) return this.badCpu(cpu, "alloc");
+    if (this.fixed) return row[0] ?? null;
     if (size === 0) return null;
     const idx = classIndexForRequest(size, this.percpu);
     if (idx < 0) return null;
@@ -249,14 +272,16 @@ export class BpfMemAlloc {
 
   /** Steps 2–3 of section 7: this CPU's cache for `id`'s class; records the home cache in `tgt`. */
   freeCache(cpu: number, id: number): MemCache {
-    this.checkCpu(cpu, "free");
+    const row = this.caches[cpu];
+    if (row === undefined) return this.badCpu(cpu, "free");
     const home = this.home[id];
     if (home === undefined)
       throw new MemAllocError("free", "unknown-object", `object ${id} was never allocated`);
     if (this.state[id] !== ObjectState.allocated)
       throw new MemAllocError("free", "double-free", `object ${id} is not allocated (double free?)`);
-    const row = this.caches[cpu] as (MemCache | undefined)[];
-    const cache = this.isFixed() ? row[0] : row[classIndexForPadded(home.unitSize)];
+    const cache = this.fixed
+      ? row[0]
+      : row[home.classIndex < 0 ? classIndexForPadded(home.unitSize) : home.classIndex];
     if (cache === undefined)
       throw new MemAllocError(
         "free",
@@ -462,7 +487,8 @@ export class BpfMemAlloc {
     }
     const id = this.recycledIds.pop() ?? this.state.length;
     this.state[id] = ObjectState.free;
-    this.home[id] = undefined;
+    this.home[id] = cache;
+    this.bytes[id] = undefined; // fresh from slab: zeroed
     const stats = this.stats;
     stats.bytesFromSlab += bytes;
     if (stats.bytesFromSlab > stats.peakBytesFromSlab) stats.peakBytesFromSlab = stats.bytesFromSlab;
@@ -472,13 +498,14 @@ export class BpfMemAlloc {
   private giveBackToSlab(cache: MemCache, id: number): void {
     this.state[id] = ObjectState.slab;
     this.home[id] = undefined;
+    this.bytes[id] = undefined;
     this.recycledIds.push(id);
     this.stats.bytesFromSlab -= this.objectBytes(cache);
     this.stats.returnedToSlab++;
   }
 
-  private isFixed(): boolean {
-    return this.kind === "fixed" || this.kind === "percpu-fixed";
+  private badCpu(cpu: number, op: string): never {
+    throw new MemAllocError(op, "bad-cpu", `cpu ${cpu} is not in 0..${this.cpus - 1}`);
   }
 
   private checkCpu(cpu: number, op: string): void {
