@@ -1,0 +1,158 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasKernelOracle, hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
+import { type AddressSpace, buildMm, VmaIterator } from "../src/index.js";
+import { importLive } from "../src/proc.js";
+
+// Compares the /proc import with what the running kernel holds, read by a BPF program
+// (fixtures/bpf/mm-walk.bpf.c: bpf_task_from_pid + bpf_iter_task_vma_*) loaded through koracle.
+const koracle = join(repoRoot, "..", "shared", "tools", "koracle.py");
+const object = join(repoRoot, "fixtures", "bpf", "mm-walk.bpf.o");
+
+const skip = skipReason("live-kernel VMA comparison", [
+  [hasKernelOracle(), "needs root, bpftool and /sys/kernel/btf/vmlinux"],
+  [existsSync(koracle), `${koracle} not found`],
+  [hasTool("python3"), "python3 not installed"],
+]);
+
+interface KernelVma {
+  start: bigint;
+  end: bigint;
+  flags: bigint;
+  pgoff: bigint;
+}
+
+function kernelWalk(pid: number, addr = 0n): { err: number; mapCount: number; vmas: KernelVma[] } {
+  const ctx = Buffer.alloc(16);
+  ctx.writeUInt32LE(pid, 0);
+  ctx.writeBigUInt64LE(addr, 8);
+  const build = mkdtempSync(join(tmpdir(), "bpfkit-mm-"));
+  const out = execFileSync("python3", [koracle, "--build", build, "--ctx-hex", ctx.toString("hex"), object], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  const result = JSON.parse(out.trim().split("\n").at(-1) as string);
+  if (result.verdict !== "accept") throw new Error(`mm-walk rejected: ${JSON.stringify(result.error)}`);
+  const bss = Object.entries(result.maps as Record<string, Array<{ value: string[] }>>).find(([k]) =>
+    k.endsWith("bss"),
+  );
+  if (!bss) throw new Error("no .bss map in the oracle output");
+  const bytes = Buffer.from((bss[1][0] as { value: string[] }).value.map((h) => Number.parseInt(h, 16)));
+  const count = bytes.readUInt32LE(8);
+  if (bytes.readUInt32LE(12) !== 0) throw new Error("mm-walk truncated the VMA list");
+  const vmas: KernelVma[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = 16 + 32 * i;
+    vmas.push({
+      start: bytes.readBigUInt64LE(at),
+      end: bytes.readBigUInt64LE(at + 8),
+      flags: bytes.readBigUInt64LE(at + 16),
+      pgoff: bytes.readBigUInt64LE(at + 24),
+    });
+  }
+  return { err: bytes.readInt32LE(0), mapCount: bytes.readInt32LE(4), vmas };
+}
+
+/** A process whose smaps we may read and that has an address space (not a kernel thread). */
+function readable(p: number): boolean {
+  try {
+    return readFileSync(`/proc/${p}/maps`, "utf8").length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+const show = (v: KernelVma) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} pgoff ${hex(v.pgoff)}`;
+
+function compare(pid: number): { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> } {
+  // A process may change between the two reads: retry a few times before calling it a mismatch.
+  let last: { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> } | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const space = importLive(pid);
+    const kernel = kernelWalk(pid);
+    last = { space, kernel };
+    const mine = space.vmas.map(show).join("\n");
+    if (mine === kernel.vmas.map(show).join("\n")) return last;
+  }
+  return last as { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> };
+}
+
+describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () => {
+  let target: ChildProcess;
+  let pid = 0;
+  beforeAll(async () => {
+    target = spawn("python3", [join(__dirname, "fixtures", "make-mappings.py")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    pid = target.pid as number;
+    await new Promise<void>((resolve, reject) => {
+      target.stdout?.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) resolve();
+      });
+      target.on("exit", (code) => reject(new Error(`mapping helper exited with ${code}`)));
+    });
+  });
+  afterAll(() => {
+    target?.stdin?.end();
+    target?.kill();
+  });
+
+  it("vm_start, vm_end, vm_flags and vm_pgoff equal the kernel's for a process with many mapping kinds", () => {
+    const { space, kernel } = compare(pid);
+    expect(kernel.err).toBe(0);
+    expect(space.vmas.map(show)).toEqual(kernel.vmas.map(show));
+    expect(kernel.mapCount).toBe(space.vmas.length);
+    expect(buildMm(space).mapCount).toBe(kernel.mapCount);
+    // The helper's mappings are all there: 27+ VMAs, locked, growsdown and shared ones included.
+    expect(space.vmas.length).toBeGreaterThan(30);
+  });
+
+  it("matches the kernel for processes outside the repository (sleep and others running here)", () => {
+    const sleeper = spawn("sleep", ["100"]);
+    try {
+      execFileSync("sleep", ["0.2"]);
+      const others = readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number)
+        .filter((p) => p !== process.pid && p !== pid && readable(p))
+        .slice(0, 4);
+      let compared = 0;
+      for (const p of [sleeper.pid as number, ...others]) {
+        if (!readable(p)) continue;
+        const { space, kernel } = compare(p);
+        expect(space.vmas.map(show), `pid ${p}`).toEqual(kernel.vmas.map(show));
+        compared++;
+      }
+      expect(compared).toBeGreaterThanOrEqual(1);
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it("vma_iter_init(addr) + for_each_vma starts where bpf_iter_task_vma_new(addr) does", () => {
+    const space = importLive(pid);
+    const mm = buildMm(space);
+    const vmas = space.vmas;
+    const k = Math.floor(vmas.length / 2);
+    const mid = vmas[k] as (typeof vmas)[number];
+    let gap = 0n;
+    for (let i = 1; i < vmas.length; i++) {
+      const a = vmas[i - 1] as (typeof vmas)[number];
+      const b = vmas[i] as (typeof vmas)[number];
+      if (b.start > a.end) {
+        gap = a.end + 0x10n;
+        break;
+      }
+    }
+    const lastVma = vmas.at(-1) as (typeof vmas)[number];
+    for (const addr of [0n, mid.start + 0x10n, mid.end, gap, lastVma.end + 0x1000n]) {
+      const kernel = kernelWalk(pid, addr).vmas.map((v) => hex(v.start));
+      const model = [...new VmaIterator(mm.mmMt, addr)].map((v) => hex(v.vmStart));
+      expect(model, `start at ${hex(addr)}`).toEqual(kernel);
+    }
+  });
+});
