@@ -3,6 +3,7 @@ import { registerAsm } from "./asm.js";
 import { registerBtf } from "./btf.js";
 import { registerDisasm } from "./disasm.js";
 import { registerLab } from "./lab.js";
+import { registerPlugin } from "./plugin.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
-export const commands: RegisterCommand[] = [registerDisasm, registerAsm, registerBtf, registerLab];
+export const commands: RegisterCommand[] = [registerDisasm, registerAsm, registerBtf, registerLab, registerPlugin];

@@ -1,0 +1,81 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { assembleUbpf, encode, parseConformanceData } from "@bpfkit/bpf-isa";
+import { describe, expect, it } from "vitest";
+import { repoRoot, sharedFixtures, skipReason } from "../../../scripts/test-env.js";
+import { main } from "../src/cli.js";
+
+const suite = sharedFixtures("bpf_conformance");
+const files = suite
+  ? readdirSync(suite)
+      .filter((f) => f.endsWith(".data"))
+      .sort()
+  : [];
+
+/** Space-separated byte tokens, as the bpf_conformance runner writes them. */
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+
+async function plugin(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(["plugin", ...argv], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join(""), err: err.join("") };
+}
+
+function caseOf(file: string) {
+  const c = parseConformanceData(new Uint8Array(readFileSync(join(suite as string, file))));
+  const program = c.raw ?? encode(assembleUbpf(c.asm ?? "", { firstLine: c.asmLine }));
+  return { c, program: hex(program), memory: hex(c.mem) };
+}
+
+describe("bpfkit plugin", () => {
+  it("prints r0 in hex and fails with the fault on stderr", async () => {
+    const ok = await plugin(["01 02 03 04", "--program", "71 10 02 00 00 00 00 00 95 00 00 00 00 00 00 00"]);
+    expect(ok).toEqual({ code: 0, out: "3\n", err: "" });
+    const bad = await plugin(["01 02", "--program", "71 10 08 00 00 00 00 00 95 00 00 00 00 00 00 00"]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe("");
+    expect(bad.err).toMatch(/read of 1 byte at 0x[0-9a-f]+ is out of bounds of region "mem" .* at insn 0/);
+    const junk = await plugin(["--program", "ff 00 00 00 00 00 00 00"]);
+    expect(junk.code).toBe(1);
+    expect(junk.err).toContain("unknown opcode");
+  });
+
+  it("traces with --debug", async () => {
+    const r = await plugin(["--program", "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00", "--debug"]);
+    expect(r.out).toBe("2a\n");
+    expect(r.err).toContain("mov %r0, 0x2a");
+    expect(r.err.trim().split("\n")).toHaveLength(2);
+  });
+
+  it("reads the program from stdin in a real process", () => {
+    const bin = join(repoRoot, "apps/cli/src/bin.ts");
+    const args = ["--conditions=source", "--import", "tsx", bin, "plugin", "05 00 00 00"];
+    const out = execFileSync("node", args, {
+      cwd: repoRoot,
+      input: "61 10 00 00 00 00 00 00 07 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00\n",
+    });
+    expect(out.toString()).toBe("6\n");
+    const failed = spawnSync("node", [...args.slice(0, 4), "plugin"], { cwd: repoRoot, input: "95 00 00\n" });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr.toString()).toContain("cannot decode program");
+  });
+});
+
+describe.skipIf(
+  skipReason("bpf_conformance through bpfkit plugin", [
+    [suite !== undefined, "../shared/fixtures not found"],
+  ]),
+)("bpf_conformance through bpfkit plugin", () => {
+  it.each(files)("%s", async (file) => {
+    const { c, program, memory } = caseOf(file);
+    const r = await plugin(memory === "" ? ["--program", program] : [memory, "--program", program]);
+    if (c.error !== undefined) expect(r.code).not.toBe(0);
+    else {
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`${c.result?.toString(16)}\n`);
+    }
+  });
+});
