@@ -3,7 +3,15 @@ import { registerAsm } from "./asm.js";
 import { registerBtf } from "./btf.js";
 import { registerDisasm } from "./disasm.js";
 import { registerLab } from "./lab.js";
+import { registerMm } from "./mm.js";
 import { registerPlugin } from "./plugin.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
-export const commands: RegisterCommand[] = [registerDisasm, registerAsm, registerBtf, registerLab, registerPlugin];
+export const commands: RegisterCommand[] = [
+  registerDisasm,
+  registerAsm,
+  registerBtf,
+  registerLab,
+  registerMm,
+  registerPlugin,
+];

@@ -1,0 +1,63 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+}
+
+describe("bpfkit mm", () => {
+  it("prints a live process's VMAs as JSON with numbers, matching /proc/PID/maps", async () => {
+    const child = spawn("sleep", ["30"]);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const pid = child.pid as number;
+      const { io, out } = capture();
+      expect(await main(["mm", "--pid", String(pid), "--json"], io)).toBe(0);
+      const { vmas } = JSON.parse(out.join("")) as {
+        vmas: Array<{
+          start: number;
+          end: number;
+          flags: number;
+          pgoff: number;
+          perms: string;
+          path: string;
+        }>;
+      };
+      const maps = readFileSync(`/proc/${pid}/maps`, "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => !l.endsWith("[vsyscall]"));
+      expect(vmas.length).toBe(maps.length);
+      maps.forEach((line, i) => {
+        const v = vmas[i] as (typeof vmas)[number];
+        const [range, perms] = line.split(" ");
+        expect(`${v.start.toString(16)}-${v.end.toString(16)}`).toBe(range);
+        expect(v.perms).toBe(perms);
+        expect(typeof v.flags).toBe("number");
+      });
+      const stack = vmas.find((v) => v.path === "[stack]");
+      // [stack]: pgoff + pages = STACK_TOP_MAX >> 12 (4-level paging).
+      expect(stack && stack.pgoff + (stack.end - stack.start) / 4096).toBe(0x7ffffffff);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("prints text lines for self", async () => {
+    const { io, out } = capture();
+    expect(await main(["mm"], io)).toBe(0);
+    expect(out.join("")).toMatch(/\[heap\]|\[stack\]/);
+  });
+
+  it("exits 2 with one line for a missing process or a bad pid", async () => {
+    for (const pid of ["999999999", "abc"]) {
+      const { io, err } = capture();
+      expect(await main(["mm", "--pid", pid], io)).toBe(2);
+      expect(err.join("").trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
