@@ -91,6 +91,12 @@ const ATOMIC_NAMES: Record<number, string> = { 0: "add", 64: "or", 80: "and", 16
 
 export interface KernelPrintOptions {
   /**
+   * Names a call the helper table does not (the kernel's `cb_call`): verifier logs name kfuncs,
+   * bpftool names rewritten helper calls from kallsyms. For a subprogram call the result follows
+   * `call pc` verbatim (bpftool: `+41#bpf_prog_<tag>_mix`); otherwise it is printed as `name#imm`.
+   */
+  callName?: (insn: Instruction) => string | undefined;
+  /**
    * Names a kfunc by BTF id and module (`off`, the fd_array slot; 0 = vmlinux). Without it, or
    * when it returns undefined, kfuncs print as the kernel does without BTF: `kernel-function#id`.
    */
@@ -195,8 +201,10 @@ function kernelText(insn: Instruction, options: KernelPrintOptions): string {
     default: {
       // BPF_JMP and BPF_JMP32
       if (op === BPF_CALL) {
-        if (src === BPF_PSEUDO_CALL) return `call pc${signedOff(imm)}`;
+        // Same order as the kernel: helper table, then the callback, then the fallbacks.
         let name = src === 0 ? helperName(imm) : undefined;
+        name ??= options.callName?.(insn);
+        if (src === BPF_PSEUDO_CALL) return `call pc${name ?? signedOff(imm)}`;
         if (name === undefined && src === BPF_PSEUDO_KFUNC_CALL)
           name = options.kfuncName?.(imm, off) ?? "kernel-function";
         return `call ${name ?? "unknown"}#${imm}`;
