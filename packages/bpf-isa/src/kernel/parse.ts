@@ -25,7 +25,8 @@ const PATTERNS: Array<[RegExp, (m: string[]) => Instruction]> = [
   [/^gotol pc([+-]\d+)$/, (m) => insn(0x06, 0, 0, 0, num(m[1]))],
   [/^may_goto pc([+-]\d+)$/, (m) => insn(0xe5, 0, 0, num(m[1]))],
   [/^gotox r(\d+)$/, (m) => insn(0x0d, num(m[1]))],
-  [/^call pc([+-]\d+)$/, (m) => insn(0x85, 0, 1, 0, num(m[1]))],
+  // bpftool appends the JITed symbol: `call pc+41#bpf_prog_<tag>_mix`.
+  [/^call pc([+-]\d+)(?:#\S+)?$/, (m) => insn(0x85, 0, 1, 0, num(m[1]))],
   [
     /^call (.+)#(-?\d+)$/,
     (m) => {
