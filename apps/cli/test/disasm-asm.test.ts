@@ -31,7 +31,10 @@ describe("bpfkit disasm", () => {
     expect(ubpf.out.join("")).toContain("   1: lddw %r1, 0x123456789\n   3: jne %r1, 5, +1\n");
     const llvm = capture();
     expect(await main(["disasm", bin, "--syntax", "llvm"], llvm.io)).toBe(0);
-    expect(llvm.out.join("")).toContain("       0:\tw0 = -0x1\n       1:\tr1 = 0x123456789 ll\n");
+    expect(llvm.out.join("")).toContain(
+      "       0:\tb4 00 00 00 ff ff ff ff\tw0 = -0x1\n" +
+        "       1:\t18 01 00 00 89 67 45 23 00 00 00 00 01 00 00 00\tr1 = 0x123456789 ll\n",
+    );
   });
 
   it("rejects truncated bytes with one line and exit 2", async () => {

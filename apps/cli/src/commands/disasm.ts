@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Instruction } from "@bpfkit/bpf-isa";
-import { BpfIsaError, decode, disassembleUbpf, printKernel, printLlvm } from "@bpfkit/bpf-isa";
+import { BpfIsaError, decode, disassembleUbpf, encode, printKernel, printLlvm } from "@bpfkit/bpf-isa";
 import { Option } from "commander";
 import type { RegisterCommand } from "../context.js";
 
@@ -55,11 +55,14 @@ async function disassembleElf(bytes: Uint8Array, file: string, syntax: Syntax): 
 function formatRaw(insns: Instruction[], syntax: Syntax): string {
   if (syntax === "kernel") return printKernel(insns);
   if (syntax === "ubpf") return disassembleUbpf(insns);
+  // llvm-objdump's line: slot index right-aligned to 8, the slot bytes, the text.
+  const bytes = encode(insns);
   let out = "";
   let slot = 0;
   for (const insn of insns) {
     const width = insn.code === 0x18 ? 2 : 1;
-    out += `${String(slot).padStart(8)}:\t${printLlvm(insn) ?? "<unknown>"}\n`;
+    const raw = [...bytes.subarray(slot * 8, (slot + width) * 8)].map((b) => b.toString(16).padStart(2, "0"));
+    out += `${String(slot).padStart(8)}:\t${raw.join(" ")}\t${printLlvm(insn) ?? "<unknown>"}\n`;
     slot += width;
   }
   return out;
