@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleUbpf, encode } from "@bpfkit/bpf-isa";
 import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../../scripts/test-env.js";
 import { main } from "../src/cli.js";
 
 function capture() {
@@ -67,6 +68,19 @@ describe("bpfkit disasm", () => {
     // reader rejects the truncated header. Either way it is bad input.
     expect(code).toBe(2);
     expect(err.join("")).toMatch(/x\.o/);
+    expect(err.join("").trim().split("\n")).toHaveLength(1);
+  });
+
+  it("disassembles a real object once @bpfkit/object provides it", async () => {
+    const object = join(repoRoot, "fixtures", "bpf", "isa-alu.bpf.o");
+    const { io, out, err } = capture();
+    const code = await main(["disasm", object], io);
+    if (code === 2) {
+      expect(err.join("")).toMatch(/ELF disassembly .* is not available/);
+      return;
+    }
+    expect(code).toBe(0);
+    expect(out.join("")).toContain("isa_alu");
   });
 });
 

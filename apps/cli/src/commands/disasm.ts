@@ -49,7 +49,14 @@ async function disassembleElf(bytes: Uint8Array, file: string, syntax: Syntax): 
       },
     );
   }
-  return await (found as DisassembleObject)(bytes, { syntax });
+  try {
+    return await (found as DisassembleObject)(bytes, { syntax });
+  } catch (error) {
+    // Keep the object reader's error class and fields, but say which file it was about.
+    if (error instanceof Error && (error as { isInputError?: boolean }).isInputError === true)
+      error.message = `${file}: ${error.message}`;
+    throw error;
+  }
 }
 
 function formatRaw(insns: Instruction[], syntax: Syntax): string {
