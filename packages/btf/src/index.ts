@@ -1,5 +1,11 @@
 export type { BtfFieldLocation } from "./btf.js";
 export { Btf, MAX_RESOLVE_DEPTH } from "./btf.js";
+export { CORE_POISON_IMM, CORE_RELO_KIND_NAMES, CoreReloKind, coreReloKindName } from "./core/kinds.js";
+export { fieldsCompat, typesCompat, typesMatch } from "./core/match.js";
+export type { CoreCandidate, CoreRelo, CoreReloResult, CoreTarget } from "./core/relocate.js";
+export { CoreRelocator, patchCoreInsn } from "./core/relocate.js";
+export type { CoreAccessor, CoreSpec } from "./core/spec.js";
+export { essentialName, essentialNameLength, formatCoreSpec, parseCoreSpec } from "./core/spec.js";
 export type { DumpCOptions } from "./dump-c.js";
 export { CDumper, dumpC } from "./dump-c.js";
 export { dumpRaw, dumpRawType } from "./dump-raw.js";
