@@ -100,14 +100,12 @@ export function validate(insns: readonly Instruction[]): ValidationIssue[] {
     const at = slots[i] as number;
     const isPseudoCall = insn.code === (BPF_JMP | BPF_CALL) && insn.src === BPF_PSEUDO_CALL;
     const isFuncAddr = insn.code === BPF_LD_IMM64 && insn.src === BPF_PSEUDO_FUNC;
-    if (isPseudoCall || isFuncAddr) starts.add(at + insn.imm + 1);
+    if (!isPseudoCall && !isFuncAddr) continue;
+    const start = at + insn.imm + 1;
+    if (start < 0 || start >= total) return [{ insn: at, message: "call to invalid destination" }];
+    starts.add(start);
   }
   const bounds = [...starts].sort((a, b) => a - b);
-  for (const start of bounds) {
-    if (start < 0 || start >= total) {
-      return [{ insn: 0, message: `call to invalid destination` }];
-    }
-  }
   let sub = 0;
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i] as Instruction;

@@ -190,6 +190,17 @@ describe("validate", () => {
     expect(first([insn(0xdb, 1, 2, 0, 0x02), exit])?.message).toBe(
       "BPF_ATOMIC uses invalid atomic opcode 02",
     );
+    expect(first([insn(0xb7), insn(0x85, 0, 1, 0, 7), exit])).toEqual({
+      insn: 1,
+      message: "call to invalid destination",
+    });
+    // A subprogram must end in exit or a jump of its own, and jumps stay inside it.
+    expect(first([insn(0x85, 0, 1, 0, 1), exit, insn(0xb7)])?.message).toBe(
+      "last insn is not an exit or jmp",
+    );
+    expect(first([insn(0x85, 0, 1, 0, 2), insn(0x05, 0, 0, 1), exit, exit])?.message).toBe(
+      "jump out of range from insn 1 to 3",
+    );
     expect(first([insn(0xb7, 0, 0, 0, 0), exit])).toBeUndefined();
   });
 });
