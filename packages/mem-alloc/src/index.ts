@@ -10,6 +10,7 @@ export type { KernelProfile, KernelProfileName } from "./profile.js";
 export { KERNEL_PROFILES } from "./profile.js";
 export type {
   ContextKind,
+  InvocationInfo,
   IrqWorkMode,
   ProgramSpec,
   ResolvedSimConfig,

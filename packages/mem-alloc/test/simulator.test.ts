@@ -290,4 +290,40 @@ describe("mem-alloc §15 allocator behaviour in the simulator", () => {
     expect(r.allocator.peakBytesFromSlab).toBe(2 * 10_816 + 2 * 48 * 96);
     expect(r.allocator.refills).toBe(2);
   });
+
+  it("§15.3: a program function sees each invocation's context and decides what it does (e.g. refusing irqs-off callers)", () => {
+    const seen: Array<[string, boolean, number]> = [];
+    const r = simulate({
+      cpus: 1,
+      durationNs: MS,
+      workloads: [
+        once("task", "task", 0, [], 10_000),
+        {
+          name: "walker",
+          context: "nmi",
+          at: [5000, 20_000],
+          cpus: [0],
+          program: (info) => {
+            seen.push([info.context, info.irqsOff, info.interrupted]);
+            return info.interrupted > 0 ? { allocs: [], outcome: "ebusy" } : { allocs: [80], outcome: "ran" };
+          },
+        },
+      ],
+    });
+    expect(seen).toEqual([
+      ["nmi", true, 1],
+      ["nmi", true, 0],
+    ]);
+    expect(r.workloads[1]).toMatchObject({ outcomes: { ebusy: 1, ran: 1 }, allocs: 1, allocOk: 1 });
+  });
+
+  it("§15: invocation durations include the time spent interrupted", () => {
+    const r = simulate({
+      cpus: 1,
+      durationNs: MS,
+      workloads: [once("task", "task", 0, [], 10_000), once("nmi", "nmi", 1000, [], 2000)],
+    });
+    expect(r.workloads[0]).toMatchObject({ busyNs: 12_000, maxDurationNs: 12_000 });
+    expect(r.workloads[1]).toMatchObject({ busyNs: 2000, maxDurationNs: 2000 });
+  });
 });

@@ -1,4 +1,11 @@
-import type { KernelProfileName, SimResult, WorkloadSpec, WorkloadStats } from "@bpfkit/mem-alloc";
+import type {
+  InvocationInfo,
+  KernelProfileName,
+  ProgramSpec,
+  SimResult,
+  WorkloadSpec,
+  WorkloadStats,
+} from "@bpfkit/mem-alloc";
 import { classIndexForRequest, HEADER_SIZE, SIZE_CLASSES, simulate, watermarksFor } from "@bpfkit/mem-alloc";
 import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "../context.js";
@@ -77,6 +84,8 @@ interface LabOptions {
 
 interface AllocCounts {
   invocations: number;
+  /** Invocations the design refused before allocating (B with interrupts off: -EBUSY). */
+  ebusyBeforeAllocating: number;
   attempts: number;
   ok: number;
   enomem: { emptyList: number; reentrant: number };
@@ -88,6 +97,7 @@ function counts(w: WorkloadStats | undefined): AllocCounts {
   const failed = (w?.failures.empty ?? 0) + (w?.failures.reentrant ?? 0) + (w?.failures.noClass ?? 0);
   return {
     invocations: w?.started ?? 0,
+    ebusyBeforeAllocating: w?.outcomes.ebusy ?? 0,
     attempts,
     ok: w?.allocOk ?? 0,
     enomem: { emptyList: w?.failures.empty ?? 0, reentrant: w?.failures.reentrant ?? 0 },
@@ -104,16 +114,17 @@ function runDesign(
   nmiIters: number,
 ): SimResult {
   const hold = o.vmas * o.nsPerVma;
+  // One walk: `iters` live iterators, each allocating kern_data at _new and freeing it at _destroy.
   // B refuses callers with interrupts off before allocating (task-vma-kfuncs.md 5.1 step 2).
-  const nmiAllocs = design === "snapshot" ? [] : Array<number>(nmiIters).fill(kernData);
+  const walk =
+    (iters: number) =>
+    (info: InvocationInfo): ProgramSpec =>
+      design === "snapshot" && info.irqsOff
+        ? { allocs: [], outcome: "ebusy" }
+        : { allocs: Array<number>(iters).fill(kernData), holdNs: hold, outcome: "walked" };
   const workloads: WorkloadSpec[] = [
-    { name: "task", context: "task", ratePerSec: o.taskRate, program: { allocs: [kernData], holdNs: hold } },
-    {
-      name: "nmi",
-      context: "nmi",
-      ratePerSec: nmiRate,
-      program: { allocs: nmiAllocs, holdNs: design === "snapshot" ? 0 : hold },
-    },
+    { name: "task", context: "task", ratePerSec: o.taskRate, program: walk(1) },
+    { name: "nmi", context: "nmi", ratePerSec: nmiRate, program: walk(nmiIters) },
   ];
   return simulate({
     cpus: o.cpus,
@@ -167,10 +178,7 @@ function labReport(o: LabOptions) {
     const nmi = run.workloads[1];
     entry.allocations = {
       task: counts(run.workloads[0]),
-      nmi:
-        design === "snapshot"
-          ? { invocations: nmi?.started ?? 0, attempts: 0, ebusyBeforeAllocating: nmi?.started ?? 0 }
-          : counts(nmi),
+      nmi: counts(nmi),
     };
     entry.allocator = {
       peakBytes: run.allocator.peakBytesFromSlab,
@@ -225,7 +233,7 @@ function sweepPoint(design: Design, size: number, o: LabOptions, rate: number, i
     nmiRatePerSec: rate,
     nmiIterators: iters,
     nmiInvocations: nmi.invocations,
-    ...(design === "snapshot" ? { nmiEbusyBeforeAllocating: nmi.invocations } : {}),
+    nmiEbusyBeforeAllocating: nmi.ebusyBeforeAllocating,
     nmiAttempts: nmi.attempts,
     nmiEnomem: nmi.enomem,
     nmiFailureRate: nmi.failureRate,
@@ -272,7 +280,7 @@ function formatText(report: Report): string {
     cell((d) => {
       if (d.available === false) return "-";
       if (d.allocations === null) return "no allocation";
-      if (get(d, `allocations.${who}.ebusyBeforeAllocating`) !== undefined)
+      if (Number(get(d, `allocations.${who}.ebusyBeforeAllocating`)) > 0)
         return `-EBUSY x${get(d, `allocations.${who}.ebusyBeforeAllocating`)}`;
       return `${get(d, `allocations.${who}.attempts`)} tries, ENOMEM ${get(d, `allocations.${who}.enomem.emptyList`)} empty + ${get(d, `allocations.${who}.enomem.reentrant`)} reentrant`;
     });
@@ -300,7 +308,7 @@ function formatText(report: Report): string {
     );
     for (const p of [...rate, ...burst]) {
       const nmiPart =
-        p.nmiEbusyBeforeAllocating === undefined
+        p.nmiEbusyBeforeAllocating === 0 || p.nmiAttempts > 0
           ? `NMI tries ${String(p.nmiAttempts).padStart(8)}  ENOMEM ${String(p.nmiEnomem.emptyList).padStart(6)} empty ` +
             `${String(p.nmiEnomem.reentrant).padStart(5)} reentrant  rate ${(p.nmiFailureRate * 100).toFixed(4)}%`
           : `NMI runs ${String(p.nmiInvocations).padStart(8)}  all -EBUSY before allocating`;

@@ -29,6 +29,19 @@ export interface ProgramSpec {
   rounds?: number;
   /** `free` = bpf_mem_free (what task_vma uses); `rcu` = bpf_mem_free_rcu. Default `free`. */
   free?: "free" | "rcu";
+  /** A name for what this invocation did (e.g. `ebusy`), counted in the workload's `outcomes`. */
+  outcome?: string;
+}
+
+/** What a program-choosing function learns about the invocation it is about to run. */
+export interface InvocationInfo {
+  cpu: number;
+  context: ContextKind;
+  /** Interrupts are disabled for the whole invocation (hard IRQ, NMI, irqs-off task code). */
+  irqsOff: boolean;
+  /** Frames already on the CPU's stack: 0 when nothing was interrupted. */
+  interrupted: number;
+  timeNs: number;
 }
 
 export interface WorkloadSpec {
@@ -42,7 +55,11 @@ export interface WorkloadSpec {
   at?: readonly number[];
   /** CPUs it runs on; default all. */
   cpus?: readonly number[];
-  program: ProgramSpec;
+  /**
+   * What each invocation does; a function is asked at the start of every invocation, so a caller
+   * can model context-dependent kfunc behaviour (refusing irqs-off callers, per-CPU slots...).
+   */
+  program: ProgramSpec | ((info: InvocationInfo) => ProgramSpec);
 }
 
 export interface SimConfig {

@@ -3,7 +3,14 @@ import type { MemCache } from "../cache.js";
 import { MemAllocError } from "../errors.js";
 import type { AllocatorHost, GracePeriodKind } from "../host.js";
 import type { AllocStats, FailureCause } from "../stats.js";
-import type { ContextKind, ProgramSpec, ResolvedSimConfig, SimConfig, WorkloadSpec } from "./config.js";
+import type {
+  ContextKind,
+  InvocationInfo,
+  ProgramSpec,
+  ResolvedSimConfig,
+  SimConfig,
+  WorkloadSpec,
+} from "./config.js";
 import { resolveConfig } from "./config.js";
 import { EventQueue } from "./event-queue.js";
 import { Prng } from "./prng.js";
@@ -27,6 +34,11 @@ export interface WorkloadStats {
   failedInvocations: number;
   /** Longest wait between arrival and start (masked interrupts, busy CPU). */
   maxStartDelayNs: number;
+  /** Sum and maximum of start-to-end times of completed invocations, interruptions included. */
+  busyNs: number;
+  maxDurationNs: number;
+  /** Counts of the `outcome` labels of the programs that ran. */
+  outcomes: Record<string, number>;
 }
 
 /** One line of the optional trace. */
@@ -73,6 +85,7 @@ const STEP_REFILL = 5;
 interface Invocation {
   workload: number;
   arrivedAt: number;
+  startedAt: number;
   failed: boolean;
 }
 
@@ -83,6 +96,7 @@ interface Frame {
   inSection: boolean;
   inv: Invocation | null;
   ops: readonly Op[];
+  rcuFree: boolean;
   pc: number;
   held: number[];
   /** The refill in progress (irq_work frames). */
@@ -167,8 +181,8 @@ export class Simulator {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly cpus: CpuState[] = [];
   private readonly stats: WorkloadStats[];
-  private readonly programs: Op[][];
-  private readonly rcuFree: boolean[];
+  /** Compiled operations of static programs (null: a function chooses per invocation). */
+  private readonly programs: (Op[] | null)[];
   private readonly slabPrng: Prng;
   private readonly trace: TraceEvent[] | undefined;
   private irqWorkRuns = 0;
@@ -215,9 +229,13 @@ export class Simulator {
       failures: { noClass: 0, empty: 0, reentrant: 0 },
       failedInvocations: 0,
       maxStartDelayNs: 0,
+      busyNs: 0,
+      maxDurationNs: 0,
+      outcomes: {},
     }));
-    this.programs = c.workloads.map((w) => compileProgram(w.program));
-    this.rcuFree = c.workloads.map((w) => w.program.free === "rcu");
+    this.programs = c.workloads.map((w) =>
+      typeof w.program === "function" ? null : compileProgram(w.program),
+    );
     const host: AllocatorHost = {
       queueRefill: (cache, sectionOpen) => this.queueRefill(cache, sectionOpen),
       irqRestored: () => {
@@ -324,7 +342,7 @@ export class Simulator {
     const w = this.config.workloads[wi] as WorkloadSpec;
     const stats = this.stats[wi] as WorkloadStats;
     stats.arrived++;
-    const inv: Invocation = { workload: wi, arrivedAt: this.now, failed: false };
+    const inv: Invocation = { workload: wi, arrivedAt: this.now, startedAt: 0, failed: false };
     switch (w.context) {
       case "nmi":
         if (cpu.nmiDepth === 0) this.pushInvocation(cpu, inv);
@@ -353,12 +371,26 @@ export class Simulator {
     stats.started++;
     const delay = this.now - inv.arrivedAt;
     if (delay > stats.maxStartDelayNs) stats.maxStartDelayNs = delay;
-    const frame = newFrame(
-      w.context,
-      w.context === "hardirq" || w.context === "irqsoff" || w.context === "nmi",
-      inv,
-    );
-    frame.ops = this.programs[inv.workload] as Op[];
+    inv.startedAt = this.now;
+    const irqsOff = w.context === "hardirq" || w.context === "irqsoff" || w.context === "nmi";
+    const frame = newFrame(w.context, irqsOff, inv);
+    let spec: ProgramSpec;
+    if (typeof w.program === "function") {
+      const info: InvocationInfo = {
+        cpu: cpu.id,
+        context: w.context,
+        irqsOff,
+        interrupted: cpu.stack.length,
+        timeNs: this.now,
+      };
+      spec = w.program(info);
+      frame.ops = compileProgram(spec);
+    } else {
+      spec = w.program;
+      frame.ops = this.programs[inv.workload] ?? [];
+    }
+    frame.rcuFree = spec.free === "rcu";
+    if (spec.outcome !== undefined) stats.outcomes[spec.outcome] = (stats.outcomes[spec.outcome] ?? 0) + 1;
     this.push(cpu, frame);
   }
 
@@ -445,7 +477,7 @@ export class Simulator {
     const id = frame.held.pop();
     frame.step = STEP_WORK;
     if (id === undefined || id === ZERO_SIZE_PTR) return 0;
-    const rcu = this.rcuFree[inv.workload] === true;
+    const rcu = frame.rcuFree;
     const cache = rcu ? alloc.freeRcuCache(cpu.id, id) : alloc.freeCache(cpu.id, id);
     alloc.enter(cache);
     frame.step = rcu ? STEP_FREE_RCU : STEP_FREE;
@@ -500,6 +532,9 @@ export class Simulator {
       const stats = this.stats[frame.inv.workload] as WorkloadStats;
       stats.completed++;
       if (frame.inv.failed) stats.failedInvocations++;
+      const duration = this.now - frame.inv.startedAt;
+      stats.busyNs += duration;
+      if (duration > stats.maxDurationNs) stats.maxDurationNs = duration;
     }
     if (this.deliverPending(cpu)) return;
     const top = cpu.stack.at(-1);
@@ -603,6 +638,7 @@ function newFrame(kind: FrameKind, irqsOff: boolean, inv: Invocation | null): Fr
     inSection: false,
     inv,
     ops: [],
+    rcuFree: false,
     pc: 0,
     held: [],
     work: null,
@@ -668,7 +704,7 @@ function validate(c: ResolvedSimConfig): void {
     for (const cpu of w.cpus ?? [])
       if (!Number.isInteger(cpu) || cpu < 0 || cpu >= c.cpus)
         bad(`${where}: cpu ${cpu} is not in 0..${c.cpus - 1}`);
-    if (w.program.allocs.some((s) => !Number.isInteger(s) || s < 0))
+    if (typeof w.program !== "function" && w.program.allocs.some((s) => !Number.isInteger(s) || s < 0))
       bad(`${where}: allocation sizes must be non-negative integers`);
   });
 }
