@@ -191,51 +191,53 @@ export function readElf(bytes: Uint8Array): ElfFile {
     sectionNameIndex: shstrndx,
   };
 
-  // Section headers, with their data ranges checked; names come once the name table is known.
+  // Section headers first, then their names (so later errors can say which section), then the
+  // data range of each one.
   const sections: ElfSection[] = [];
   const nameOffsets: number[] = [];
   for (let i = 0; i < shnum; i++) {
     const at = tableAt + i * SHDR_SIZE;
-    const type = u32(at + 4);
-    const offset = u64(at + 0x18);
-    const size = u64(at + 0x20);
-    let start = 0;
-    let dataView = bytes.subarray(0, 0);
-    if (type !== SHT_NOBITS && size > 0n) {
-      start = checkedRange(offset, size, fileSize, `section #${i} contents`, at + 0x18, `#${i}`);
-      dataView = bytes.subarray(start, start + Number(size));
-    } else if (offset <= BigInt(fileSize)) {
-      start = Number(offset);
-    }
     nameOffsets.push(u32(at));
     sections.push({
       index: i,
       name: "",
-      type,
+      type: u32(at + 4),
       flags: u64(at + 8),
       addr: u64(at + 0x10),
-      offset: start,
-      size,
+      offset: 0,
+      size: u64(at + 0x20),
       link: u32(at + 0x28),
       info: u32(at + 0x2c),
       addralign: u64(at + 0x30),
       entsize: u64(at + 0x38),
-      data: dataView,
+      data: bytes.subarray(0, 0),
     });
   }
+  const rawOffset = (i: number) => u64(tableAt + i * SHDR_SIZE + 0x18);
 
   if (shnum > 0 && shstrndx !== SHN_UNDEF) {
     const names = sections[shstrndx] as ElfSection;
+    const at = tableAt + shstrndx * SHDR_SIZE;
     if (names.type !== SHT_STRTAB) {
       throw new ElfError(
         `section name table (section #${shstrndx}) is not a string table (type ${names.type})`,
         {
           kind: "malformed",
-          offset: tableAt + shstrndx * SHDR_SIZE + 4,
+          offset: at + 4,
           section: `#${shstrndx}`,
         },
       );
     }
+    const start = checkedRange(
+      rawOffset(shstrndx),
+      names.size,
+      fileSize,
+      "section name table",
+      at + 0x18,
+      `#${shstrndx}`,
+    );
+    names.offset = start;
+    names.data = bytes.subarray(start, start + Number(names.size));
     for (const s of sections) {
       s.name = readString(
         names,
@@ -243,6 +245,19 @@ export function readElf(bytes: Uint8Array): ElfFile {
         tableAt + s.index * SHDR_SIZE,
         `#${s.index}`,
       );
+    }
+  }
+
+  for (const s of sections) {
+    const at = tableAt + s.index * SHDR_SIZE;
+    const offset = rawOffset(s.index);
+    if (s.type !== SHT_NOBITS && s.size > 0n) {
+      const label = sectionLabel(s);
+      const start = checkedRange(offset, s.size, fileSize, `contents of '${label}'`, at + 0x18, label);
+      s.offset = start;
+      s.data = bytes.subarray(start, start + Number(s.size));
+    } else if (offset <= BigInt(fileSize)) {
+      s.offset = Number(offset);
     }
   }
 

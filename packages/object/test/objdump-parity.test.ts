@@ -1,0 +1,90 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
+import { disassembleObject } from "../src/index.js";
+import { fixtureObjects, selftestObjects } from "./corpus.js";
+
+const run = promisify(execFile);
+
+/** What llvm-objdump-19 -d -r prints, from the first "Disassembly of section" line on. */
+async function objdump(path: string): Promise<string> {
+  const { stdout } = await run("llvm-objdump-19", ["-d", "-r", path], {
+    maxBuffer: 1 << 28,
+    encoding: "utf8",
+  });
+  const at = stdout.indexOf("\nDisassembly of section ");
+  return at < 0 ? "" : stdout.slice(at);
+}
+
+function firstDifference(want: string, got: string): string {
+  const a = want.split("\n");
+  const b = got.split("\n");
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return `line ${i + 1}:\n  llvm-objdump: ${JSON.stringify(a[i])}\n  bpfkit:       ${JSON.stringify(b[i])}`;
+}
+
+/**
+ * Runs objdump on every file (two at a time: the machine has two cores) and compares. Returns the
+ * files that differ, each with its first differing line.
+ */
+async function compareAll(files: string[]): Promise<{ passed: number; failures: string[] }> {
+  const failures: string[] = [];
+  let passed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const path = files[next++] as string;
+      const want = await objdump(path);
+      let got: string;
+      try {
+        got = disassembleObject(new Uint8Array(readFileSync(path)));
+      } catch (error) {
+        got = `threw ${(error as Error).message}`;
+      }
+      if (got === want) passed++;
+      else failures.push(`${relative(repoRoot, path)}: ${firstDifference(want, got)}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return { passed, failures };
+}
+
+const noObjdump = skipReason("llvm-objdump parity", [
+  [hasTool("llvm-objdump-19"), "llvm-objdump-19 not installed"],
+]);
+
+describe.skipIf(noObjdump)("disassembleObject is byte-identical to llvm-objdump-19 -d -r", () => {
+  it("on every fixtures/bpf/*.o", async () => {
+    const files = fixtureObjects();
+    const { passed, failures } = await compareAll(files);
+    console.log(`objdump parity, fixtures: ${passed}/${files.length} identical`);
+    expect(failures).toEqual([]);
+    expect(passed).toBeGreaterThanOrEqual(5);
+  });
+
+  const selftests = selftestObjects();
+  it.skipIf(
+    skipReason("selftest corpus", [
+      [selftests.length > 0, "build/selftests is empty (run scripts/build-selftests.sh)"],
+    ]),
+  )(
+    "on every clang-built kernel selftest object in build/selftests",
+    async () => {
+      const { passed, failures } = await compareAll(selftests);
+      console.log(`objdump parity, kernel selftests: ${passed}/${selftests.length} identical`);
+      expect(failures.slice(0, 10)).toEqual([]);
+      expect(passed).toBeGreaterThanOrEqual(200);
+    },
+    900_000,
+  );
+
+  it("prints objdump's file header when given the file name", async () => {
+    const path = fixtureObjects()[0] as string;
+    const { stdout } = await run("llvm-objdump-19", ["-d", "-r", path], { encoding: "utf8" });
+    expect(disassembleObject(new Uint8Array(readFileSync(path)), { fileName: path })).toBe(stdout);
+  });
+});
