@@ -2,8 +2,15 @@ import { EXACT_F, MAX, MAX_F, MaStatus, StoreType } from "./constants.js";
 import type { MapleNode } from "./node.js";
 import type { MapleTree } from "./tree.js";
 
+// Module-local copies: under vite-node (vitest, `pnpm bench`) every imported binding read is a
+// getter call, which would dominate the per-step cost of the hot loops below.
+const St = MaStatus;
+const EXACT = EXACT_F;
+const MAXB = MAX;
+const MAXF = MAX_F;
+
 function toF(v: bigint): number {
-  return v === MAX ? MAX_F : Number(v);
+  return v === MAXB ? MAXF : Number(v);
 }
 
 /**
@@ -18,16 +25,44 @@ export class MaState {
   offset = 0;
   end = 0;
   depth = 0;
-  /** Range of the current node. */
-  min = 0n;
-  max = MAX;
-  status: MaStatus = MaStatus.start;
+  status: MaStatus = St.start;
   masFlags = 0;
   storeType: StoreType = StoreType.invalid;
   /** Number of times a reader found a dead node and restarted from the root. */
   restarts = 0;
   private minF = 0;
-  private maxF = MAX_F;
+  private maxF = MAXF;
+  private minB = 0n;
+  /** When set, `min` is this node's max + 1 (computed on demand: stepping leaves costs no bigint). */
+  private minAfter: MapleNode | null = null;
+  private maxB = MAXB;
+
+  /** Lowest index of the current node. */
+  get min(): bigint {
+    const after = this.minAfter;
+    if (after !== null) {
+      this.minB = (after.pivots[after.end] as bigint) + 1n;
+      this.minAfter = null;
+    }
+    return this.minB;
+  }
+
+  set min(v: bigint) {
+    this.minAfter = null;
+    this.minB = v;
+    this.minF = toF(v);
+  }
+
+  /** Highest index of the current node. */
+  get max(): bigint {
+    const n = this.node;
+    return n !== null ? (n.pivots[n.end] as bigint) : this.maxB;
+  }
+
+  set max(v: bigint) {
+    this.maxB = v;
+    this.maxF = toF(v);
+  }
   private derived = false;
   private idx: bigint;
   private lst: bigint;
@@ -76,8 +111,8 @@ export class MaState {
     this.lst = last;
     this.idxF = toF(index);
     this.lstF = toF(last);
-    this.node = null;
-    this.status = MaStatus.start;
+    this.dropNode();
+    this.status = St.start;
   }
 
   /** `mas_set`. */
@@ -88,15 +123,25 @@ export class MaState {
   /** `mas_reset`. */
   reset(): void {
     this.materialize();
-    this.node = null;
-    this.status = MaStatus.start;
+    this.dropNode();
+    this.status = St.start;
   }
 
   /** `mas_pause`: the next call re-walks from the root (used before dropping a lock). */
   pause(): void {
     this.materialize();
+    this.dropNode();
+    this.status = St.pause;
+  }
+
+  /** Forgets the node but keeps its range, as the kernel's `min`/`max` fields stay. */
+  private dropNode(): void {
+    const n = this.node;
+    if (n !== null) {
+      this.maxB = n.pivots[n.end] as bigint;
+      this.minB = this.min;
+    }
     this.node = null;
-    this.status = MaStatus.pause;
   }
 
   private materialize(): void {
@@ -119,8 +164,8 @@ export class MaState {
   /** `last >= lim`, exact for every 64-bit value with doubles on the common path. */
   private lastGE(limF: number, lim: bigint): boolean {
     const l = this.derived ? ((this.node as MapleNode).fp[this.offset] as number) : this.lstF;
-    if (l < EXACT_F) return limF < EXACT_F ? l >= limF : false;
-    return limF < EXACT_F ? true : this.last >= lim;
+    if (l < EXACT) return limF < EXACT ? l >= limF : false;
+    return limF < EXACT ? true : this.last >= lim;
   }
 
   /** `index <= lim`. */
@@ -130,16 +175,16 @@ export class MaState {
       const o = this.offset;
       x = o === 0 ? this.minF : ((this.node as MapleNode).fp[o - 1] as number) + 1;
     } else x = this.idxF;
-    if (x < EXACT_F) return limF < EXACT_F ? x <= limF : true;
-    return limF < EXACT_F ? false : this.index <= lim;
+    if (x < EXACT) return limF < EXACT ? x <= limF : true;
+    return limF < EXACT ? false : this.index <= lim;
   }
 
   /** `mas_walk`: the entry at `index`; sets `index/last` to its range. Always starts at the root. */
   walk(): unknown {
-    this.status = MaStatus.start;
+    this.status = St.start;
     for (;;) {
       const entry = this.stateWalk();
-      if (this.status !== MaStatus.start) return entry;
+      if (this.status !== St.start) return entry;
       this.restarts++;
     }
   }
@@ -149,19 +194,19 @@ export class MaState {
     const root = tree.root;
     const index = this.index;
     if (root === null) {
-      this.node = null;
+      this.dropNode();
       if (tree.rootEntry === null) {
-        this.status = MaStatus.none;
-        this.setExplicit(0n, MAX);
+        this.status = St.none;
+        this.setExplicit(0n, MAXB);
         return null;
       }
       if (index === 0n) {
-        this.status = MaStatus.root;
+        this.status = St.root;
         this.setExplicit(0n, 0n);
         return tree.rootEntry;
       }
-      this.status = MaStatus.none;
-      this.setExplicit(1n, MAX);
+      this.status = St.none;
+      this.setExplicit(1n, MAXB);
       return null;
     }
     const xF = toF(index);
@@ -173,7 +218,7 @@ export class MaState {
       const end = node.end;
       let i = 0;
       while (i < end && (fp[i] as number) < xF) i++;
-      if (xF >= EXACT_F) while (i < end && (node.pivots[i] as bigint) < index) i++;
+      if (xF >= EXACT) while (i < end && (node.pivots[i] as bigint) < index) i++;
       const slot = node.slots[i];
       if (node.dead) return null;
       if (node.isLeaf) {
@@ -181,12 +226,10 @@ export class MaState {
         this.offset = i;
         this.end = end;
         this.min = min;
-        this.minF = toF(min);
-        this.max = node.pivots[end] as bigint;
         this.maxF = fp[end] as number;
         this.depth = depth;
         this.derived = true;
-        this.status = MaStatus.active;
+        this.status = St.active;
         return slot;
       }
       if (i > 0) min = (node.pivots[i - 1] as bigint) + 1n;
@@ -203,8 +246,8 @@ export class MaState {
 
   /** Moves to the next leaf; false with `overflow` when the limit or the tree end is reached. */
   private nextNode(maxF: number, max: bigint): boolean | null {
-    if (this.maxF < EXACT_F ? maxF < EXACT_F && this.maxF >= maxF : maxF < EXACT_F || this.max >= max) {
-      this.status = MaStatus.overflow;
+    if (this.maxF < EXACT ? maxF < EXACT && this.maxF >= maxF : maxF < EXACT || this.max >= max) {
+      this.status = St.overflow;
       return false;
     }
     let n = this.node as MapleNode;
@@ -213,7 +256,7 @@ export class MaState {
       const p = n.parent;
       if (n.dead) return null;
       if (!p) {
-        this.status = MaStatus.overflow;
+        this.status = St.overflow;
         return false;
       }
       if (n.parentSlot < p.end) break;
@@ -224,11 +267,11 @@ export class MaState {
     let m = p.child(n.parentSlot + 1);
     for (; up > 0; up--) m = m.child(0);
     if (p.dead || m.dead) return null;
-    this.min = this.max + 1n;
-    this.minF = toF(this.min);
+    const old = this.node as MapleNode;
+    this.minAfter = old;
+    this.minF = this.maxF + 1;
     this.node = m;
     this.end = m.end;
-    this.max = m.pivots[m.end] as bigint;
     this.maxF = m.fp[m.end] as number;
     this.offset = 0;
     return true;
@@ -237,15 +280,17 @@ export class MaState {
   private nextSlot(maxF: number, max: bigint, empty: boolean): unknown {
     retry: for (;;) {
       const node = this.node as MapleNode;
-      const save = this.last;
+      // The save point (old `last`) is read lazily from the unchanged node only if it died.
+      const saveOffset = this.offset;
+      const saveDerived = this.derived;
+      const saveLast = this.lst;
       if (node.dead) {
-        this.rewalk(save);
+        this.rewalk(saveDerived ? (node.pivots[saveOffset] as bigint) : saveLast);
         continue;
       }
-      const atLimit =
-        this.maxF < EXACT_F ? maxF < EXACT_F && this.maxF >= maxF : maxF < EXACT_F || this.max >= max;
+      const atLimit = this.maxF < EXACT ? maxF < EXACT && this.maxF >= maxF : maxF < EXACT || this.max >= max;
       if (atLimit && (this.offset >= this.end || this.lastGE(maxF, max))) {
-        this.status = MaStatus.overflow;
+        this.status = St.overflow;
         return null;
       }
       for (;;) {
@@ -253,10 +298,9 @@ export class MaState {
           this.offset++;
           this.derived = true;
         } else {
-          this.materialize();
           const moved = this.nextNode(maxF, max);
           if (moved === null) {
-            this.rewalk(save);
+            this.rewalk(saveDerived ? (node.pivots[saveOffset] as bigint) : saveLast);
             continue retry;
           }
           if (!moved) return null;
@@ -265,12 +309,12 @@ export class MaState {
         const cur = this.node as MapleNode;
         const entry = cur.slots[this.offset];
         if (cur.dead) {
-          this.rewalk(save);
+          this.rewalk(saveDerived ? (node.pivots[saveOffset] as bigint) : saveLast);
           continue retry;
         }
         if (entry !== null || empty) return entry;
         if (this.lastGE(maxF, max)) {
-          this.status = MaStatus.overflow;
+          this.status = St.overflow;
           return null;
         }
       }
@@ -286,7 +330,7 @@ export class MaState {
         continue;
       }
       if (this.indexLE(minF, min)) {
-        this.status = MaStatus.underflow;
+        this.status = St.underflow;
         return null;
       }
       for (;;) {
@@ -295,7 +339,7 @@ export class MaState {
           this.derived = true;
         } else {
           if (this.indexLE(minF, min)) {
-            this.status = MaStatus.underflow;
+            this.status = St.underflow;
             return null;
           }
           // Step into the previous leaf by walking to the index just below this node: the
@@ -316,7 +360,7 @@ export class MaState {
         }
         if (entry !== null || empty) return entry;
         if (this.indexLE(minF, min)) {
-          this.status = MaStatus.underflow;
+          this.status = St.underflow;
           return null;
         }
       }
@@ -324,113 +368,113 @@ export class MaState {
   }
 
   /** `mas_find`: the entry at `index` or the next one starting at or below `max`. */
-  find(max: bigint = MAX): unknown {
+  find(max: bigint = MAXB): unknown {
     const maxF = toF(max);
     let entry: unknown = null;
     switch (this.status) {
-      case MaStatus.active:
+      case St.active:
         if (this.lastGE(maxF, max)) return null;
         entry = this.nextSlot(maxF, max, false);
-        this.status = MaStatus.active;
+        this.status = St.active;
         return entry;
-      case MaStatus.start:
+      case St.start:
         break;
-      case MaStatus.pause: {
+      case St.pause: {
         if (this.lastGE(maxF, max)) return null;
         const l = this.last + 1n;
         this.setExplicit(l, l);
-        this.status = MaStatus.start;
+        this.status = St.start;
         break;
       }
-      case MaStatus.none:
+      case St.none:
         if (this.lastGE(maxF, max)) return null;
         this.setExplicit(this.last, this.last);
-        this.status = MaStatus.start;
+        this.status = St.start;
         break;
-      case MaStatus.underflow:
+      case St.underflow:
         if (this.index >= max) {
-          this.status = MaStatus.overflow;
+          this.status = St.overflow;
           return null;
         }
         entry = this.walk();
         if (entry !== null) return entry;
         break;
-      case MaStatus.overflow:
+      case St.overflow:
         if (this.lastGE(maxF, max)) return null;
-        this.status = MaStatus.active;
+        this.status = St.active;
         entry = this.walk();
         if (entry !== null) return entry;
         break;
-      case MaStatus.root:
+      case St.root:
         break;
       default:
         return null;
     }
-    if (this.status === MaStatus.start) {
+    if (this.status === St.start) {
       if (this.index > max) return null;
       entry = this.walk();
       if (entry !== null) return entry;
     }
-    if (this.status === MaStatus.root) {
-      this.status = MaStatus.none;
-      this.setExplicit(1n, MAX);
+    if (this.status === St.root) {
+      this.status = St.none;
+      this.setExplicit(1n, MAXB);
       return null;
     }
-    if (this.is(MaStatus.none)) return null;
+    if (this.is(St.none)) return null;
     if (this.index === max) return null;
     entry = this.nextSlot(maxF, max, false);
-    this.status = MaStatus.active;
+    this.status = St.active;
     return entry;
   }
 
   /** `mas_next`: the next entry after the current range, only if it starts at or below `max`. */
-  next(max: bigint = MAX): unknown {
+  next(max: bigint = MAXB): unknown {
     return this.nextImpl(max, false);
   }
 
   /** `mas_next_range`: one range forward, returning null for gaps. */
-  nextRange(max: bigint = MAX): unknown {
+  nextRange(max: bigint = MAXB): unknown {
     return this.nextImpl(max, true);
   }
 
   private nextImpl(max: bigint, empty: boolean): unknown {
     const maxF = toF(max);
-    if (this.status === MaStatus.active) {
+    if (this.status === St.active) {
       if (this.lastGE(maxF, max)) {
-        this.status = MaStatus.overflow;
+        this.status = St.overflow;
         return null;
       }
       return this.nextSlot(maxF, max, empty);
     }
     if (this.lastGE(maxF, max)) {
-      this.status = MaStatus.overflow;
+      this.status = St.overflow;
       return null;
     }
     switch (this.status) {
-      case MaStatus.none:
-      case MaStatus.pause:
-      case MaStatus.start:
-        this.status = MaStatus.start;
+      case St.none:
+      case St.pause:
+      case St.start:
+        this.status = St.start;
         this.walk();
         break;
-      case MaStatus.overflow:
-        this.status = MaStatus.active;
+      case St.overflow:
+        this.status = St.active;
         break;
-      case MaStatus.underflow: {
-        this.status = MaStatus.active;
+      case St.underflow: {
+        this.status = St.active;
         const entry = this.walk();
         if (entry !== null) return entry;
         break;
       }
-      case MaStatus.root:
+      case St.root:
         break;
       default:
         return null;
     }
-    if (this.status === MaStatus.active) return this.nextSlot(maxF, max, empty);
-    if (this.status === MaStatus.root) {
-      this.status = MaStatus.none;
-      this.setExplicit(1n, MAX);
+    if (this.status === St.active) return this.nextSlot(maxF, max, empty);
+    if (this.status === St.root) {
+      this.status = St.none;
+      this.setExplicit(1n, MAXB);
     }
     return null;
   }
@@ -448,40 +492,40 @@ export class MaState {
   private prevImpl(min: bigint, empty: boolean): unknown {
     const minF = toF(min);
     if (this.indexLE(minF, min)) {
-      this.status = MaStatus.underflow;
+      this.status = St.underflow;
       return null;
     }
     switch (this.status) {
-      case MaStatus.active:
+      case St.active:
         return this.prevSlot(minF, min, empty);
-      case MaStatus.start:
+      case St.start:
         break;
-      case MaStatus.none:
-      case MaStatus.pause:
-        this.status = MaStatus.start;
+      case St.none:
+      case St.pause:
+        this.status = St.start;
         break;
-      case MaStatus.underflow:
-        this.status = MaStatus.active;
+      case St.underflow:
+        this.status = St.active;
         break;
-      case MaStatus.overflow: {
-        this.status = MaStatus.active;
+      case St.overflow: {
+        this.status = St.active;
         const entry = this.walk();
         if (entry !== null) return entry;
         break;
       }
-      case MaStatus.root:
+      case St.root:
         break;
       default:
         return null;
     }
-    if (this.status === MaStatus.start) this.walk();
-    if (this.is(MaStatus.root) || this.is(MaStatus.none)) {
+    if (this.status === St.start) this.walk();
+    if (this.is(St.root) || this.is(St.none)) {
       if (this.tree.rootEntry !== null && this.index !== 0n) {
         this.setExplicit(0n, 0n);
-        this.status = MaStatus.root;
+        this.status = St.root;
         return this.tree.rootEntry;
       }
-      this.status = MaStatus.none;
+      this.status = St.none;
       return null;
     }
     return this.prevSlot(minF, min, empty);
@@ -491,55 +535,55 @@ export class MaState {
   findRev(min = 0n): unknown {
     const minF = toF(min);
     switch (this.status) {
-      case MaStatus.active:
+      case St.active:
         return this.index < min ? null : this.prevSlot(minF, min, false);
-      case MaStatus.start:
+      case St.start:
         break;
-      case MaStatus.pause: {
+      case St.pause: {
         if (this.indexLE(minF, min)) {
-          this.status = MaStatus.underflow;
+          this.status = St.underflow;
           return null;
         }
         const i = this.index - 1n;
         this.setExplicit(i, i);
-        this.status = MaStatus.start;
+        this.status = St.start;
         break;
       }
-      case MaStatus.none:
+      case St.none:
         if (this.indexLE(minF, min)) return null;
         this.setExplicit(this.index, this.index);
-        this.status = MaStatus.start;
+        this.status = St.start;
         break;
-      case MaStatus.overflow:
+      case St.overflow:
         if (this.indexLE(minF, min)) {
-          this.status = MaStatus.underflow;
+          this.status = St.underflow;
           return null;
         }
-        this.status = MaStatus.active;
+        this.status = St.active;
         break;
-      case MaStatus.underflow:
+      case St.underflow:
         if (this.indexLE(minF, min)) return null;
-        this.status = MaStatus.active;
+        this.status = St.active;
         break;
-      case MaStatus.root:
+      case St.root:
         break;
       default:
         return null;
     }
-    if (this.status === MaStatus.start) {
+    if (this.status === St.start) {
       if (this.index < min) return null;
       const entry = this.walk();
       if (entry !== null) return entry;
     }
-    if (this.status === MaStatus.root) {
-      this.status = MaStatus.none;
+    if (this.status === St.root) {
+      this.status = St.none;
       return null;
     }
-    if (this.is(MaStatus.none)) {
+    if (this.is(St.none)) {
       // Walked to the out-of-range part of a root-entry tree: step back onto index 0.
       this.setExplicit(0n, 0n);
       if (this.tree.rootEntry === null) return null;
-      this.status = MaStatus.root;
+      this.status = St.root;
       return this.tree.rootEntry;
     }
     if (this.index < min) return null;

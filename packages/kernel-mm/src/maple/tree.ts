@@ -14,6 +14,10 @@ import {
 } from "./constants.js";
 import { fillGaps, levelNext, levelPrev, MapleNode, nodeMaxGap, nodeMin } from "./node.js";
 
+// Module-local copies for the lookup loop (imported bindings are getters under vite-node).
+const EXACT = EXACT_F;
+const ZERO = XA_ZERO_ENTRY;
+
 /** Counters a caller can read to see what writes cost (nodes built, nodes retired through RCU). */
 export interface MapleStats {
   allocated: number;
@@ -81,7 +85,7 @@ export class MapleTree {
 
   /** Lookup by a JS number (exact below 2^53, which covers every user address): no bigint work. */
   loadNumber(index: number): unknown {
-    if (!(index < EXACT_F)) return this.load(BigInt(index));
+    if (!(index < EXACT)) return this.load(BigInt(index));
     let node = this.root;
     if (node === null) return index === 0 ? this.rootEntry : null;
     for (;;) {
@@ -90,7 +94,7 @@ export class MapleTree {
       let i = 0;
       while (i < end && (fp[i] as number) < index) i++;
       const slot = node.slots[i];
-      if (node.isLeaf) return slot === XA_ZERO_ENTRY ? null : slot;
+      if (node.isLeaf) return slot === ZERO ? null : slot;
       node = slot as MapleNode;
     }
   }

@@ -3,6 +3,9 @@ import { MaState } from "../maple/state.js";
 import type { MapleTree } from "../maple/tree.js";
 import type { VmArea } from "./vma.js";
 
+// Local copy: imported bindings are getter calls under vite-node.
+const LIMIT = MAX;
+
 /**
  * `struct vma_iterator` (an `ma_state` over `mm->mm_mt`, spec 3). After `init(addr)` the first
  * `next()` returns the VMA containing `addr` or the lowest one above it (first `vm_end > addr`).
@@ -21,7 +24,7 @@ export class VmaIterator {
 
   /** `vma_next`: the next VMA, null at the end (and on every later call). */
   next(): VmArea | null {
-    return this.mas.find(MAX) as VmArea | null;
+    return this.mas.find(LIMIT) as VmArea | null;
   }
 
   /** `vma_find`: the next VMA starting below `end`. */
@@ -36,7 +39,7 @@ export class VmaIterator {
 
   /** `vma_iter_next_range`: one range forward, null for gaps. */
   nextRange(): VmArea | null {
-    return this.mas.nextRange(MAX) as VmArea | null;
+    return this.mas.nextRange(LIMIT) as VmArea | null;
   }
 
   /** `vma_iter_prev_range`. */
