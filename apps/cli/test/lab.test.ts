@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { release } from "node:os";
 import { describe, expect, it } from "vitest";
+import { hasTool, skipReason } from "../../../scripts/test-env.js";
 import { main } from "../src/cli.js";
 
 async function lab(args: string[]) {
@@ -116,5 +120,30 @@ describe("bpfkit lab (allocator side, task-vma-kfuncs.md §9/§10, mem-alloc.md 
     expect((await lab(["--design", "heap"])).code).toBe(2);
     expect((await lab(["--cpus", "0"])).code).toBe(2);
     expect((await lab(["--kernel", "5.10"])).code).toBe(2);
+  });
+});
+
+const liveSkip = skipReason("lab struct sizes against the running kernel's BTF", [
+  [existsSync("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux not readable"],
+  [hasTool("bpftool", ["version"]), "bpftool not installed"],
+  [release().startsWith("6.18."), `running kernel ${release()} is not 6.18`],
+]);
+
+describe.skipIf(liveSkip)("bpfkit lab's 6.18 struct table against the running kernel", () => {
+  it("task-vma-kfuncs.md §3.3/§3.2, mem-alloc.md §13: ma_state, vma_iterator and kern_data sizes match the live BTF", async () => {
+    const raw = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"], {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+    });
+    const size = (name: string) => Number(new RegExp(`STRUCT '${name}' size=(\\d+)`).exec(raw)?.[1]);
+    const report = JSON.parse((await lab(["--json", "--kernel", "6.18", "--duration", "0.001"])).out) as {
+      designs: Design[];
+      structGrowth: Array<{ kernel: string; maState: number; vmaIterator: number; kernData: number }>;
+    };
+    const row = report.structGrowth.find((g) => g.kernel === "6.18");
+    expect(row?.maState).toBe(size("ma_state"));
+    expect(row?.vmaIterator).toBe(size("vma_iterator"));
+    const snapshot = report.designs.find((d) => d.design === "snapshot");
+    expect(snapshot?.kernData?.size).toBe(size("bpf_iter_task_vma_kern_data"));
   });
 });
