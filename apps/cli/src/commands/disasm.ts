@@ -30,7 +30,10 @@ function isElf(bytes: Uint8Array): boolean {
   return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }
 
-type DisassembleObject = (bytes: Uint8Array, options: { syntax: Syntax }) => string | Promise<string>;
+type DisassembleObject = (
+  bytes: Uint8Array,
+  options: { syntax: Syntax; fileName?: string },
+) => string | Promise<string>;
 
 async function disassembleElf(bytes: Uint8Array, file: string, syntax: Syntax): Promise<string> {
   // The ELF path belongs to @bpfkit/object; look it up at run time so raw files work without it.
@@ -50,7 +53,9 @@ async function disassembleElf(bytes: Uint8Array, file: string, syntax: Syntax): 
     );
   }
   try {
-    return await (found as DisassembleObject)(bytes, { syntax });
+    // With the file name the listing carries objdump's header too: `--syntax llvm` is then
+    // byte-identical to `llvm-objdump-19 -d -r FILE`.
+    return await (found as DisassembleObject)(bytes, { syntax, fileName: file });
   } catch (error) {
     // Keep the object reader's error class and fields, but say which file it was about.
     if (error instanceof Error && (error as { isInputError?: boolean }).isInputError === true)

@@ -239,7 +239,7 @@ function formatInsn(insn: Instruction, ctx: SectionContext): string | undefined 
   const llvm = printLlvm(insn, { alu32: ctx.alu32 });
   if (llvm === undefined || ctx.syntax === "llvm") return llvm;
   try {
-    return ctx.syntax === "kernel" ? printKernelInsn(insn) : disassembleUbpfInsn(insn);
+    return ctx.syntax === "kernel" ? printKernelInsn(insn, { withCode: false }) : disassembleUbpfInsn(insn);
   } catch {
     return undefined;
   }
