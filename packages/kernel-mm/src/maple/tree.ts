@@ -378,9 +378,24 @@ export class MapleTree {
         } else break;
         if (level === 0) mergeNulls(it);
       }
+      let sizes: number[] | null = null;
+      if (!rootLevel && f === l && it.pivs.length > (MT_SLOTS[type] as number)) {
+        const pushed = this.tryPush(f, it, type, hi);
+        if (pushed) {
+          if (pushed.left) {
+            f = pushed.sibling;
+            lo = nodeMin(pushed.sibling);
+          } else {
+            l = pushed.sibling;
+            hi = pushed.sibling.max;
+          }
+          it = pushed.items;
+          sizes = pushed.sizes;
+        }
+      }
       for (let n: MapleNode | null = f; n; n = n === l ? null : levelNext(n)) retired.push(n);
 
-      const sizes = cut(it, type);
+      if (sizes === null) sizes = cut(it, type);
       const parts: MapleNode[] = [];
       let at = 0;
       let partMin = lo;
@@ -464,6 +479,47 @@ export class MapleTree {
       it = next;
       level++;
     }
+  }
+
+  /**
+   * Push before split (spec 1.9): an overflowing node first tries to shift entries into its left,
+   * then its right sibling under the same parent, so the sibling ends up with `slots - 1` entries
+   * and the split does not propagate. Keeps sequentially filled trees as dense as the kernel's.
+   */
+  private tryPush(
+    node: MapleNode,
+    it: Items,
+    type: MapleType,
+    nodeMax: bigint,
+  ): { sibling: MapleNode; left: boolean; items: Items; sizes: number[] } | null {
+    const parent = node.parent;
+    if (!parent) return null;
+    const slots = MT_SLOTS[type] as number;
+    const minItems = (MT_MIN_SLOTS[type] as number) + 1;
+    const bEnd = it.pivs.length - 1;
+    for (const left of [true, false]) {
+      const s = node.parentSlot + (left ? -1 : 1);
+      if (s < 0 || s > parent.end) continue;
+      const sib = parent.child(s);
+      let limit = 2 * slots - 2;
+      if (type === MapleType.leaf64) limit--;
+      if (nodeMax === MAX) limit--;
+      if (bEnd + sib.end >= limit) continue;
+      const sibItems = nodeItems(sib);
+      const items: Items = left
+        ? { pivs: [...sibItems.pivs, ...it.pivs], vals: [...sibItems.vals, ...it.vals] }
+        : { pivs: [...it.pivs, ...sibItems.pivs], vals: [...it.vals, ...sibItems.vals] };
+      const total = items.pivs.length;
+      let c = left ? slots - 2 : total - slots;
+      if (type === MapleType.leaf64 && items.vals[c] === null)
+        c += c + 2 <= slots && total - c - 2 >= minItems ? 1 : -1;
+      const sizes = [c + 1, total - c - 1];
+      const rightIsEdge = (left ? nodeMax : sib.max) === MAX;
+      if ((sizes[0] as number) > slots || (sizes[1] as number) > slots) continue;
+      if ((sizes[0] as number) < minItems || ((sizes[1] as number) < minItems && !rightIsEdge)) continue;
+      return { sibling: sib, left, items, sizes };
+    }
+    return null;
   }
 
   /** Makes new nodes own their children and retires the replaced ones (after the pointer swap). */
