@@ -209,6 +209,34 @@ export class BpfMemAlloc {
     return this.leaveAlloc(cache);
   }
 
+  /**
+   * `bpf_mem_cache_alloc_flags(ma, GFP_KERNEL)` for fixed-size kinds (section 6.1): the normal
+   * allocation, and when it returns NULL (empty list or a collision), one sleeping slab allocation,
+   * which fails only if slab does. The kmalloc-like kinds have no such variant.
+   */
+  allocSleepable(cpu: number): number | null {
+    if (!this.fixed) {
+      throw new MemAllocError(
+        "allocSleepable",
+        "unsupported",
+        `a ${this.kind} allocator has no sleeping fallback`,
+      );
+    }
+    const cache = this.allocCache(cpu, 0) as MemCache;
+    const nested = ++cache.active !== 1;
+    const id = this.leaveAlloc(cache);
+    if (id !== null) return id;
+    const fresh = this.takeFromSlab(cache, true);
+    if (fresh === null) return null;
+    const stats = this.stats;
+    stats.failures[nested ? "reentrant" : "empty"]--; // the caller got an object after all
+    stats.allocOk++;
+    stats.slabFallbacks++;
+    this.state[fresh] = ObjectState.allocated;
+    this.home[fresh] = cache;
+    return fresh;
+  }
+
   /** Steps 1–2 of section 6: the cache an allocation of `size` on `cpu` uses, or null when none holds it. */
   allocCache(cpu: number, size: number): MemCache | null {
     const row = this.caches[cpu];

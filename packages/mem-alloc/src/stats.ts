@@ -17,6 +17,8 @@ export interface AllocStats {
   /** Objects a refill added, split by where they came from. */
   refillFromTtrace: number;
   refillFromSlab: number;
+  /** Fixed-size sleeping allocations served by a direct slab allocation (section 6.1). */
+  slabFallbacks: number;
   /** Refills that stopped early because slab failed. */
   partialRefills: number;
   slabFailures: number;
@@ -43,6 +45,7 @@ export function emptyStats(): AllocStats {
     trims: 0,
     refillFromTtrace: 0,
     refillFromSlab: 0,
+    slabFallbacks: 0,
     partialRefills: 0,
     slabFailures: 0,
     trimmedObjects: 0,

@@ -13,6 +13,24 @@ describe("mem-alloc §2 allocator kinds", () => {
     expect(a.stats.bytesFromSlab).toBe((2 * 4 + 48) * 108); // prefill on both CPUs + one refill on CPU 1
   });
 
+  it("§6.1: only the fixed-size GFP_KERNEL variant falls back to a sleeping slab allocation when the list is empty", () => {
+    const host = new ManualHost();
+    const a = new BpfMemAlloc({ cpus: 1, kind: "fixed", size: 600, host });
+    host.disableIrqs(0); // so the list runs dry (the refill waits)
+    const got = Array.from({ length: 3 }, () => a.allocSleepable(0));
+    expect(got.every((id) => id !== null)).toBe(true); // prefill 1, then two fallbacks
+    expect(a.stats).toMatchObject({
+      allocOk: 3,
+      slabFallbacks: 2,
+      failures: { empty: 0, reentrant: 0, noClass: 0 },
+    });
+    expect(a.alloc(0, 0)).toBeNull(); // the non-sleeping form has no fallback
+    host.slabFails = () => true;
+    expect(a.allocSleepable(0)).toBeNull();
+    expect(a.stats.failures.empty).toBe(2);
+    expect(() => new BpfMemAlloc({ cpus: 1 }).allocSleepable(0)).toThrow(/no sleeping fallback/);
+  });
+
   it("§2: size 0 for a fixed-size (or per-CPU fixed-size) allocator is rejected, as -EINVAL in the kernel", () => {
     expect(() => new BpfMemAlloc({ cpus: 1, kind: "fixed" })).toThrow(MemAllocError);
     expect(() => new BpfMemAlloc({ cpus: 1, kind: "percpu-fixed", size: 0 })).toThrow(/positive size/);
