@@ -235,3 +235,24 @@ describe.skipIf(skipReason("llvm-mc differential", [[hasTool("llvm-mc-19"), "llv
     }
   },
 );
+
+describe("README, LLVM section", () => {
+  it("prints what the README says", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## LLVM syntax"));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1] as string;
+    const expected = /```text\n([\s\S]*?)```/.exec(section)?.[1] as string;
+    const imports = /^import \{([^}]*)\} from "@bpfkit\/bpf-isa";\n/m.exec(code);
+    expect(imports).not.toBeNull();
+    const names = (imports?.[1] as string).split(",").map((s) => s.trim());
+    const lines: string[] = [];
+    const log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    const isa = await import("../src/index.js");
+    new Function("console", ...names, code.replace(imports?.[0] as string, ""))(
+      { log },
+      ...names.map((n) => (isa as Record<string, unknown>)[n]),
+    );
+    expect(`${lines.join("\n")}\n`).toBe(expected);
+  });
+});
