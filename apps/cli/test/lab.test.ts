@@ -76,9 +76,11 @@ describe("bpfkit lab (allocator side, task-vma-kfuncs.md §9/§10, mem-alloc.md 
     const r612 = JSON.parse(
       (await lab(["--json", "--kernel", "6.12", "--design", "original,snapshot", ...QUICK])).out,
     ) as { designs: Design[] };
-    expect(r612.designs.map((d) => [d.kernData?.size, d.kernData?.sizeClass])).toEqual([
-      [96, 128],
-      [200, 256],
+    expect(
+      r612.designs.map((d) => [d.kernData?.size, d.kernData?.sizeClass, d.kernData?.slackBytes]),
+    ).toEqual([
+      [96, 128, 24],
+      [200, 256, 48],
     ]);
     const r66 = JSON.parse((await lab(["--json", "--kernel", "6.6", ...QUICK])).out) as { designs: Design[] };
     expect(r66.designs[0]?.kernData).toMatchObject({ size: 88, sizeClass: 96, classIndex: 0, slackBytes: 0 });
