@@ -353,7 +353,23 @@ function listArg<T>(parse: (v: string) => T) {
   return (value: string): T[] => value.split(",").map((v) => parse(v.trim()));
 }
 
-/** `bpfkit lab`: the three task_vma designs side by side, allocator numbers from the @bpfkit/mem-alloc simulator. */
+/**
+ * `bpfkit lab`: the three task_vma designs side by side, allocator numbers from the @bpfkit/mem-alloc simulator.
+ *
+ * `--json` prints one object:
+ * - `workload`: the inputs (kernel, allocatorProfile, cpus, durationSec, nmiRatePerSec, taskRatePerSec,
+ *   vmas, nsPerVma, nmiIterators, stackBudget, activeWindowNs, seed);
+ * - `designs[]`: `design`; `stack` {bytesPerIterator, liveIterators, bytesUsed, of: 512, fits};
+ *   `available: false` when the design is not in that kernel; `kernData` {size, padded, sizeClass,
+ *   classIndex, low, high, batch, prefill, slackBytes} for heap designs or {size, onStack, budget,
+ *   builds} for `stack`; `allocations` null (no allocation) or {task, nmi} each {invocations,
+ *   ebusyBeforeAllocating, attempts, ok, enomem: {emptyList, reentrant}, failureRate}; `allocator`
+ *   {peakBytes, refills, trims, irqWorkMaxDelayNs}; `nmiRateSweep[]` and `nmiBurstSweep[]`
+ *   {nmiRatePerSec, nmiIterators, nmiInvocations, nmiEbusyBeforeAllocating, nmiAttempts, nmiEnomem,
+ *   nmiFailureRate, taskAttempts, taskFailures};
+ * - `structGrowth[]`: {kernel, maState, vmaIterator, kernData, heapClass, fits88, spare88, fits96, spare96}.
+ * Lock hold time and per-VMA cost are absent until kernel-mm and kfuncs-task-vma provide them.
+ */
 export const registerLab: RegisterCommand = (program, context) => {
   program
     .command("lab")
