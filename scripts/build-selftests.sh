@@ -8,8 +8,13 @@
 # Some programs do not compile against a newer vmlinux.h than the tree's own; that is expected and
 # only counted. Exits 0 when the toolchain or the tarball is missing, saying why.
 #
+# Flavours follow the Makefile's test runners: "v3" (test_progs, every program) and "v4"
+# (test_progs-cpuv4). By default v4 builds only the programs whose names say they exercise
+# ISA v4 forms, loops or atomics (SELFTESTS_V4_PATTERN), to keep the whole run to a few minutes.
+#
 # Environment: SELFTESTS_TARBALL (default /usr/src/linux-source-6.12.tar.xz), SELFTESTS_JOBS
-# (default 2), SELFTESTS_FLAVORS (default "v3"; "v3 v4" also builds the cpuv4 flavour),
+# (default 2), SELFTESTS_FLAVORS (default "v3 v4"; "v2" is the no_alu32 runner),
+# SELFTESTS_V4_PATTERN (extended regex on the program name; "." for all),
 # SELFTESTS_VMLINUX_BTF (default /sys/kernel/btf/vmlinux).
 set -euo pipefail
 
@@ -17,7 +22,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/build/selftests"
 tarball="${SELFTESTS_TARBALL:-/usr/src/linux-source-6.12.tar.xz}"
 jobs="${SELFTESTS_JOBS:-2}"
-flavors="${SELFTESTS_FLAVORS:-v3}"
+flavors="${SELFTESTS_FLAVORS:-v3 v4}"
+v4_pattern="${SELFTESTS_V4_PATTERN:-ldsx|movsx|sdiv|bswap|gotol|may_goto|arena|iters|loop|atomic}"
 vmlinux_btf="${SELFTESTS_VMLINUX_BTF:-/sys/kernel/btf/vmlinux}"
 clang="${CLANG:-clang-19}"
 
@@ -126,6 +132,7 @@ for flavor in $flavors; do
   : >"$todo"
   for c in "$selftests"/progs/*.c; do
     name="$(basename "$c" .c)"
+    if [ "$flavor" = v4 ] && ! [[ "$name" =~ $v4_pattern ]]; then continue; fi
     obj="$out/obj/$flavor/$name.bpf.o"
     mark="$obj"
     [ -f "$mark" ] || mark="$obj.failed"
