@@ -26,6 +26,17 @@ function pfx(lvl: number): string {
 export interface DumpCOptions {
   /** Dump only these ids and what they need (bpftool's `root_id`); default: every type in id order. */
   rootIds?: readonly number[];
+  /**
+   * Upstream bpftool 7.6+ layout instead of Debian 7.1's: types sorted (spec btf.md 6.11), the
+   * `__ksym`/`__weak`/`__bpf_fastcall` macros, a kfunc prototype block, enum `mode(byte|word)`
+   * attributes and raw kflag type tags.
+   */
+  sort?: boolean;
+}
+
+export interface CDumperOptions {
+  /** libbpf 1.5+/upstream details: enum mode attributes, kflag TYPE_TAG as a raw attribute. */
+  upstream?: boolean;
 }
 
 /**
@@ -48,7 +59,13 @@ export class CDumper {
   private readonly ptrBits: number;
   private out: string[] = [];
 
-  constructor(private readonly btf: Btf) {
+  private readonly upstream: boolean;
+
+  constructor(
+    private readonly btf: Btf,
+    options: CDumperOptions = {},
+  ) {
+    this.upstream = options.upstream ?? false;
     const n = btf.length;
     this.order = new Uint8Array(n);
     this.emit = new Uint8Array(n);
@@ -105,6 +122,16 @@ export class CDumper {
     this.queue = [];
     this.orderType(id, false);
     for (const q of this.queue) this.emitType(q, 0);
+    return this.flush();
+  }
+
+  /** A C declaration of type `id` named `name` (libbpf's btf_dump__emit_type_decl), e.g. for prototypes. */
+  typeDecl(id: number, name: string): string {
+    this.emitTypeDecl(id, name, 0);
+    return this.flush();
+  }
+
+  private flush(): string {
     const text = this.out.join("");
     this.out = [];
     return text;
@@ -350,6 +377,15 @@ export class CDumper {
       out.push(dups > 1 ? `\n${tabs}${name}___${dups} = ${val},` : `\n${tabs}${name} = ${val},`);
     }
     out.push(`\n${pfx(lvl)}}`);
+    if (!this.upstream) return;
+    const size = btf.sizeOrType(id);
+    if (size === 1) out.push(" __attribute__((mode(byte)))");
+    else if (size === 8 && this.ptrBits === 64) {
+      let wordMode = true;
+      if (is64)
+        for (let i = 0; i < vlen && wordMode; i++) if (btf.tail(id, i * 3 + 2) !== 0) wordMode = false;
+      if (wordMode) out.push(" __attribute__((mode(word)))");
+    }
   }
 
   private alignOr0(id: number): number {
@@ -593,7 +629,8 @@ export class CDumper {
           break;
         case BtfKind.TYPE_TAG:
           this.emitMods(frame);
-          out.push(` __attribute__((btf_type_tag("${btf.name(id)}")))`);
+          if (this.upstream && btf.kindFlag(id)) out.push(` __attribute__((${btf.name(id)}))`);
+          else out.push(` __attribute__((btf_type_tag("${btf.name(id)}")))`);
           break;
         case BtfKind.ARRAY: {
           const nelems = btf.tail(id, 2);
@@ -662,21 +699,245 @@ const HEADER =
   "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n" +
   "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n" +
   "#endif\n\n";
+const UPSTREAM_MACROS =
+  '#ifndef __ksym\n#define __ksym __attribute__((section(".ksyms")))\n#endif\n\n' +
+  "#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n" +
+  "#ifndef __bpf_fastcall\n#if __has_attribute(bpf_fastcall)\n" +
+  "#define __bpf_fastcall __attribute__((bpf_fastcall))\n#else\n#define __bpf_fastcall\n#endif\n#endif\n\n";
 const FOOTER =
   "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n";
 
 /**
- * `bpftool btf dump file F format c` as Debian's bpftool 7.1 (libbpf 1.1) prints it: the vmlinux.h
- * skeleton around every type in id order (a split BTF dumps its base's types too).
+ * `bpftool btf dump file F format c`. By default exactly as Debian's bpftool 7.1 (libbpf 1.1) prints
+ * it: the vmlinux.h skeleton around every type in id order (a split BTF dumps its base's types too).
+ * With `sort`, the upstream 7.6+ layout (see DumpCOptions).
  */
 export function dumpC(btf: Btf, options: DumpCOptions = {}): string {
-  const dumper = new CDumper(btf);
+  const upstream = options.sort ?? false;
+  const dumper = new CDumper(btf, { upstream });
   const parts: string[] = [HEADER];
-  if (options.rootIds && options.rootIds.length > 0) {
-    for (const id of options.rootIds) parts.push(dumper.dumpType(id));
+  if (upstream) parts.push(UPSTREAM_MACROS);
+  const roots = options.rootIds ?? [];
+  if (roots.length > 0) {
+    for (const id of roots) parts.push(dumper.dumpType(id));
+  } else if (upstream) {
+    for (const id of sortedTypeIds(btf)) parts.push(dumper.dumpType(id));
   } else {
     for (let id = 1; id < btf.length; id++) parts.push(dumper.dumpType(id));
   }
+  if (upstream && roots.length === 0) parts.push(kfuncBlock(btf, dumper));
   parts.push(FOOTER);
   return parts.join("");
+}
+
+/** Upstream's kfunc block: `extern <proto> __weak __ksym;` per bpf_kfunc-tagged FUNC, sorted by name. */
+function kfuncBlock(btf: Btf, dumper: CDumper): string {
+  const fastcall = new Set<number>();
+  const kfuncs: Array<{ id: number; name: string }> = [];
+  for (let t = 1; t < btf.length; t++) {
+    if (btf.kind(t) !== BtfKind.DECL_TAG || btf.tailSigned(t, 0) !== -1) continue;
+    const target = btf.sizeOrType(t);
+    if (btf.kind(target) !== BtfKind.FUNC) continue;
+    const tag = btf.name(t);
+    if (tag === "bpf_kfunc") kfuncs.push({ id: target, name: btf.name(target) });
+    else if (tag === "bpf_fastcall") fastcall.add(target);
+  }
+  kfuncs.sort((a, b) => compareBytes(a.name, b.name) || a.id - b.id);
+  const lines = ["\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n"];
+  for (const { id, name } of kfuncs) {
+    const prefix = fastcall.has(id) ? "__bpf_fastcall " : "";
+    lines.push(`extern ${prefix}${dumper.typeDecl(btf.sizeOrType(id), name)} __weak __ksym;\n`);
+  }
+  lines.push("#endif\n\n");
+  return lines.join("");
+}
+
+/** strcmp on the UTF-8 bytes (names are ASCII in practice, where this is plain code-unit order). */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A u64 as two u32 halves: upstream's hashes are size_t arithmetic modulo 2^64, and BigInt is far
+ * too slow for the ~1M steps a vmlinux sort needs.
+ */
+interface U64 {
+  hi: number;
+  lo: number;
+}
+
+/** h * 31 + v (mod 2^64). */
+function mix(h: U64, v: U64): U64 {
+  const lo = h.lo * 31 + v.lo;
+  const carry = Math.floor(lo / 0x100000000);
+  return { hi: (Math.imul(h.hi, 31) + v.hi + carry) >>> 0, lo: lo >>> 0 };
+}
+
+const ZERO: U64 = { hi: 0, lo: 0 };
+
+function strHash(name: string): U64 {
+  let h = ZERO;
+  const bytes = /^[\x00-\x7f]*$/.test(name) ? null : Buffer.from(name, "utf8");
+  const n = bytes ? bytes.length : name.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes ? bytes[i]! : name.charCodeAt(i);
+    // char is signed on x86-64: bytes >= 0x80 sign-extend to a 64-bit negative value.
+    h = mix(h, c >= 0x80 ? { hi: 0xffffffff, lo: (c - 0x100) >>> 0 } : { hi: 0, lo: c });
+  }
+  return h;
+}
+
+/**
+ * Upstream bpftool's sort order for `format c` (spec btf.md 6.11): rank, then the name the type
+ * finally names, then its own name, then a structural hash, then id.
+ */
+export function sortedTypeIds(btf: Btf): number[] {
+  const n = btf.length;
+  const rank = new Int32Array(n);
+  const sortName: string[] = new Array(n);
+  const ownName: string[] = new Array(n);
+  const hashHi = new Uint32Array(n);
+  const hashLo = new Uint32Array(n);
+  const strHashes = new Map<number, U64>();
+  const nameHash = (h: U64, off: number): U64 => {
+    if (off === 0) return h;
+    let sh = strHashes.get(off);
+    if (sh === undefined) {
+      sh = strHash(btf.str(off));
+      strHashes.set(off, sh);
+    }
+    return mix(h, sh);
+  };
+  const shallow = new Map<number, U64>();
+  const typeRank = (id: number, named: boolean): number => {
+    for (let depth = 0; depth < 64; depth++) {
+      if (id !== 0 && btf.nameOff(id) !== 0) named = true;
+      const kind = id === 0 ? 0 : btf.kind(id);
+      switch (kind) {
+        case BtfKind.ENUM:
+        case BtfKind.ENUM64:
+          return named ? 1 : 0;
+        case BtfKind.INT:
+        case BtfKind.FLOAT:
+          return 2;
+        case BtfKind.STRUCT:
+        case BtfKind.UNION:
+          return named ? 3 : 10;
+        case BtfKind.FUNC_PROTO:
+          return named ? 4 : 10;
+        case BtfKind.ARRAY:
+          if (!named) return 10;
+          id = btf.tail(id, 0);
+          break;
+        case BtfKind.TYPE_TAG:
+        case BtfKind.CONST:
+        case BtfKind.PTR:
+        case BtfKind.VOLATILE:
+        case BtfKind.RESTRICT:
+        case BtfKind.TYPEDEF:
+        case BtfKind.DECL_TAG:
+          if (!named) return 10;
+          id = btf.sizeOrType(id);
+          break;
+        default:
+          return 10;
+      }
+    }
+    throw new BtfError(`type chain too long at [${id}]`, btf.recordOffset(id), btf.kindName(id));
+  };
+  const typeSortName = (id: number, fromRef: boolean): string => {
+    for (let depth = 0; depth < 64; depth++) {
+      if (id === 0) return "";
+      const kind = btf.kind(id);
+      switch (kind) {
+        case BtfKind.ENUM:
+        case BtfKind.ENUM64: {
+          let off = btf.nameOff(id);
+          if (!fromRef && off === 0 && btf.vlen(id) > 0) off = btf.enumValueNameOff(id, 0);
+          return btf.str(off);
+        }
+        case BtfKind.ARRAY:
+          id = btf.tail(id, 0);
+          fromRef = true;
+          break;
+        case BtfKind.TYPE_TAG:
+        case BtfKind.CONST:
+        case BtfKind.PTR:
+        case BtfKind.VOLATILE:
+        case BtfKind.RESTRICT:
+        case BtfKind.TYPEDEF:
+        case BtfKind.DECL_TAG:
+          id = btf.sizeOrType(id);
+          fromRef = true;
+          break;
+        default:
+          return btf.name(id);
+      }
+    }
+    throw new BtfError(`type chain too long at [${id}]`, btf.recordOffset(id), btf.kindName(id));
+  };
+  const disambig = (id: number, members: boolean, depth: number): U64 => {
+    if (depth > 64)
+      throw new BtfError(`type chain too long at [${id}]`, btf.recordOffset(id), btf.kindName(id));
+    if (!members) {
+      const known = shallow.get(id);
+      if (known !== undefined) return known;
+    }
+    let h = ZERO;
+    if (id !== 0) {
+      h = nameHash(h, btf.nameOff(id));
+      const kind = btf.kind(id);
+      const vlen = btf.vlen(id);
+      switch (kind) {
+        case BtfKind.ENUM:
+        case BtfKind.ENUM64:
+          for (let i = 0; i < vlen; i++) h = nameHash(h, btf.enumValueNameOff(id, i));
+          break;
+        case BtfKind.STRUCT:
+        case BtfKind.UNION:
+          if (!members) break;
+          for (let i = 0; i < vlen; i++) {
+            h = nameHash(h, btf.memberNameOff(id, i));
+            h = mix(h, disambig(btf.memberType(id, i), false, depth + 1));
+          }
+          break;
+        case BtfKind.TYPE_TAG:
+        case BtfKind.CONST:
+        case BtfKind.PTR:
+        case BtfKind.VOLATILE:
+        case BtfKind.RESTRICT:
+        case BtfKind.TYPEDEF:
+        case BtfKind.DECL_TAG:
+          h = mix(h, disambig(btf.sizeOrType(id), members, depth + 1));
+          break;
+        case BtfKind.ARRAY:
+          h = mix(h, { hi: 0, lo: btf.tail(id, 2) });
+          h = mix(h, disambig(btf.tail(id, 0), members, depth + 1));
+          break;
+        default:
+          break;
+      }
+    }
+    if (!members) shallow.set(id, h);
+    return h;
+  };
+  for (let id = 0; id < n; id++) {
+    rank[id] = typeRank(id, false);
+    sortName[id] = typeSortName(id, false);
+    ownName[id] = id === 0 ? "" : btf.name(id);
+    const h = disambig(id, true, 0);
+    hashHi[id] = h.hi;
+    hashLo[id] = h.lo;
+  }
+  const ids = Array.from({ length: n }, (_, i) => i);
+  ids.sort(
+    (a, b) =>
+      rank[a]! - rank[b]! ||
+      compareBytes(sortName[a]!, sortName[b]!) ||
+      compareBytes(ownName[a]!, ownName[b]!) ||
+      hashHi[a]! - hashHi[b]! ||
+      hashLo[a]! - hashLo[b]! ||
+      a - b,
+  );
+  return ids;
 }

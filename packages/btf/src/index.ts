@@ -6,8 +6,8 @@ export type { CoreCandidate, CoreRelo, CoreReloResult, CoreTarget } from "./core
 export { CoreRelocator, patchCoreInsn } from "./core/relocate.js";
 export type { CoreAccessor, CoreSpec } from "./core/spec.js";
 export { essentialName, essentialNameLength, formatCoreSpec, parseCoreSpec } from "./core/spec.js";
-export type { DumpCOptions } from "./dump-c.js";
-export { CDumper, dumpC } from "./dump-c.js";
+export type { CDumperOptions, DumpCOptions } from "./dump-c.js";
+export { CDumper, dumpC, sortedTypeIds } from "./dump-c.js";
 export { dumpRaw, dumpRawType } from "./dump-raw.js";
 export { findElfSection, isElf } from "./elf-section.js";
 export type { BtfTypeInput, EncodeOptions } from "./encode.js";

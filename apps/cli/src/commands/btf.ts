@@ -4,7 +4,7 @@ import { BtfError, dumpC, dumpRaw, findElfSection, isElf, parseBtf } from "@bpfk
 import type { CliContext, RegisterCommand } from "../context.js";
 import { ExitCode } from "../context.js";
 
-const USAGE = "usage: bpfkit btf dump file FILE [base BASE] [format raw|c] [root_id ID]...";
+const USAGE = "usage: bpfkit btf dump file FILE [base BASE] [format raw|c] [root_id ID]... [--sort]";
 
 interface DumpArgs {
   file: string;
@@ -66,7 +66,7 @@ async function loadBtf(path: string, base?: Btf): Promise<Btf> {
   }
 }
 
-async function runDump(words: string[], context: CliContext): Promise<void> {
+async function runDump(words: string[], sort: boolean, context: CliContext): Promise<void> {
   const args = parseDumpArgs(words);
   if (typeof args === "string") {
     context.io.err(`error: ${args}\n${USAGE}\n`);
@@ -79,7 +79,12 @@ async function runDump(words: string[], context: CliContext): Promise<void> {
     if (id >= btf.length)
       throw new BtfError(`${args.file}: root_id ${id} out of range (max ${btf.length - 1})`, -1, "type");
   }
-  context.io.out(args.format === "c" ? dumpC(btf, { rootIds: args.rootIds }) : dumpRaw(btf));
+  if (sort && args.format !== "c") {
+    context.io.err(`error: --sort needs format c\n${USAGE}\n`);
+    context.exitCode = ExitCode.badInput;
+    return;
+  }
+  context.io.out(args.format === "c" ? dumpC(btf, { rootIds: args.rootIds, sort }) : dumpRaw(btf));
 }
 
 /** `bpfkit btf dump file F [base B] [format raw|c]`: byte-identical to bpftool's dumps. */
@@ -89,5 +94,8 @@ export const registerBtf: RegisterCommand = (program, context) => {
     .command("dump")
     .description("dump BTF like `bpftool btf dump`: file FILE [base BASE] [format raw|c] [root_id ID]")
     .argument("<words...>", "bpftool-style keywords and values")
-    .action(async (words: string[]) => runDump(words, context));
+    .option("--sort", "upstream bpftool 7.6+ layout: sorted types, kfunc prototypes, enum mode attributes")
+    .action(async (words: string[], options: { sort?: boolean }) =>
+      runDump(words, options.sort ?? false, context),
+    );
 };
