@@ -509,7 +509,13 @@ export class BpfMemAlloc {
 
   private takeFromSlab(cache: MemCache, mayFail: boolean): number | null {
     const bytes = this.objectBytes(cache);
-    if (mayFail && !this.host.slabAlloc(cache.cpu, bytes)) {
+    // Per-CPU data needs two allocations, the 16-byte holder and the per-CPU area (section 11).
+    const ok =
+      !mayFail ||
+      (cache.percpu
+        ? this.host.slabAlloc(cache.cpu, PERCPU_HOLDER_SIZE) && this.host.slabAlloc(cache.cpu, cache.unitSize)
+        : this.host.slabAlloc(cache.cpu, bytes));
+    if (!ok) {
       this.stats.slabFailures++;
       return null;
     }

@@ -49,6 +49,27 @@ describe("mem-alloc §2 allocator kinds", () => {
     expect(() => a.alloc(0, 65)).toThrow(/class 96 was never initialised/);
   });
 
+  it("§11: a per-CPU object costs two slab allocations (16-byte holder, then the area); both must succeed", () => {
+    const calls: number[] = [];
+    let failArea = false;
+    const host = new ManualHost({
+      slabFails: (_cpu, bytes) => {
+        calls.push(bytes);
+        return failArea && bytes === 256;
+      },
+    });
+    const a = new BpfMemAlloc({ cpus: 1, kind: "percpu-kmalloc", host });
+    a.initPercpuClass(200); // class 256; the prefill sleeps, so no slab calls are asked about
+    expect(calls).toEqual([]);
+    a.alloc(0, 200); // 1 -> 0 < low 1: the refill adds one object
+    expect(calls).toEqual([16, 256]);
+    a.alloc(0, 200);
+    failArea = true;
+    expect(a.alloc(0, 200)).not.toBeNull(); // takes the last object; the refill's area allocation then fails
+    expect(a.stats.slabFailures).toBe(1);
+    expect(a.stats.partialRefills).toBe(1);
+  });
+
   it("§12: per-CPU caches on the 2023 profile use the size rule instead of 1/3/1", () => {
     const a = new BpfMemAlloc({ cpus: 1, kind: "percpu-kmalloc", profile: "2023" });
     a.initPercpuClass(64);
