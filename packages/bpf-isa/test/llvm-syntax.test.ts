@@ -201,12 +201,16 @@ describe.skipIf(skipReason("llvm-mc differential", [[hasTool("llvm-mc-19"), "llv
       .map((b) => Array.from(b, (x) => `0x${x.toString(16).padStart(2, "0")}`).join(" "))
       .join("\n");
 
-    function llvmMc(extra: string[]): Array<string | undefined> {
-      const run = spawnSync("llvm-mc-19", ["--disassemble", "-triple=bpfel", "--print-imm-hex", ...extra], {
-        input: `${input}\n`,
-        encoding: "utf8",
-        maxBuffer: 1 << 28,
-      });
+    function llvmMc(triple: string, extra: string[]): Array<string | undefined> {
+      const run = spawnSync(
+        "llvm-mc-19",
+        ["--disassemble", `-triple=${triple}`, "--print-imm-hex", ...extra],
+        {
+          input: `${input}\n`,
+          encoding: "utf8",
+          maxBuffer: 1 << 28,
+        },
+      );
       const rejected = new Set<number>();
       for (const m of run.stderr.matchAll(/^<stdin>:(\d+):1: warning: invalid instruction encoding/gm))
         rejected.add(Number(m[1]));
@@ -218,15 +222,17 @@ describe.skipIf(skipReason("llvm-mc differential", [[hasTool("llvm-mc-19"), "llv
       return cases.map((_, n) => (rejected.has(n + 1) ? undefined : printed[k++]));
     }
 
-    for (const [name, alu32, extra] of [
-      ["default features (llvm-objdump -d)", false, []],
-      ["alu32 (--mcpu=v3)", true, ["-mattr=+alu32"]],
+    for (const [name, alu32, triple, extra] of [
+      ["default features (llvm-objdump -d)", false, "bpfel", []],
+      ["alu32 (--mcpu=v3)", true, "bpfel", ["-mattr=+alu32"]],
+      ["the bytes read big-endian (bpfeb)", false, "bpfeb", []],
     ] as const) {
       it(`agrees on all ${cases.length} encodings with ${name}`, () => {
-        const want = llvmMc([...extra]);
+        const want = llvmMc(triple, [...extra]);
+        const endian = triple === "bpfeb" ? "big" : "little";
         const diffs: string[] = [];
         cases.forEach((bytes, n) => {
-          const got = printLlvm(decode(bytes)[0] as Instruction, { alu32 });
+          const got = printLlvm(decode(bytes, { endian })[0] as Instruction, { alu32 });
           if (got !== want[n] && diffs.length < 5)
             diffs.push(`${Buffer.from(bytes).toString("hex")}: llvm ${want[n]} / ours ${got}`);
         });

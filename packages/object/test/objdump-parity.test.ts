@@ -82,6 +82,19 @@ describe.skipIf(noObjdump)("disassembleObject is byte-identical to llvm-objdump-
     900_000,
   );
 
+  it("with --mcpu=v3 (alu32) on every fixtures/bpf/*.o", async () => {
+    const diffs: string[] = [];
+    for (const path of fixtureObjects()) {
+      const { stdout } = await run("llvm-objdump-19", ["-d", "-r", "--mcpu=v3", path], {
+        maxBuffer: 1 << 28,
+        encoding: "utf8",
+      });
+      const got = disassembleObject(new Uint8Array(readFileSync(path)), { fileName: path, alu32: true });
+      if (got !== stdout) diffs.push(`${relative(repoRoot, path)}: ${firstDifference(stdout, got)}`);
+    }
+    expect(diffs).toEqual([]);
+  });
+
   it("prints objdump's file header when given the file name", async () => {
     const path = fixtureObjects()[0] as string;
     const { stdout } = await run("llvm-objdump-19", ["-d", "-r", path], { encoding: "utf8" });
