@@ -151,4 +151,44 @@ for flavor in $flavors; do
   failed="$(find "$out/obj/$flavor" -maxdepth 1 -name '*.bpf.o.failed' | wc -l)"
   echo "build-selftests: -mcpu=$flavor: built $ok objects, $failed failed to compile (logs: build/selftests/obj/$flavor/*.failed)"
 done
+# 6. Linked objects, as the Makefile's skeleton rule makes them: `bpftool gen object` over the
+#    multi-object sets it lists (`foo.skel.h-deps := a.bpf.o b.bpf.o`), so the corpus also has
+#    the linker's layout (merged sections, .BTF and .BTF.ext). SELFTESTS_LINK_ALL=1 also links
+#    every single v3 object on its own.
+if [[ " $flavors " == *" v3 "* ]]; then
+  mkdir -p "$out/obj/linked"
+  linked=0
+  link_failed=0
+  link() {
+    # $1 = output name, rest = input object names (relative to obj/v3)
+    local name="$1" target="$out/obj/linked/$1.linked.o" inputs=() newest="" dep
+    shift
+    for dep in "$@"; do
+      [ -f "$out/obj/v3/$dep" ] || return 0
+      inputs+=("$out/obj/v3/$dep")
+    done
+    newest="$(ls -t "${inputs[@]}" | head -1)"
+    if [ ! -f "$target" ] || [ "$newest" -nt "$target" ]; then
+      if bpftool gen object "$target.tmp" "${inputs[@]}" >/dev/null 2>&1; then
+        mv "$target.tmp" "$target"
+      else
+        rm -f "$target.tmp" "$target"
+        link_failed=$((link_failed + 1))
+        return 0
+      fi
+    fi
+    linked=$((linked + 1))
+  }
+  while read -r skel deps; do
+    # shellcheck disable=SC2086 # deps is a list of object names
+    link "${skel%.skel.h-deps}" $deps
+  done < <(sed -n 's/^\([a-z0-9_]*\.skel\.h-deps\)[ ]*:=[ ]*\(.*\)$/\1 \2/p' "$selftests/Makefile")
+  if [ "${SELFTESTS_LINK_ALL:-0}" = 1 ]; then
+    for o in "$out"/obj/v3/*.bpf.o; do
+      name="$(basename "$o" .bpf.o)"
+      link "$name.single" "$name.bpf.o"
+    done
+  fi
+  echo "build-selftests: linked $linked objects with bpftool gen object, $link_failed failed"
+fi
 echo "build-selftests: done in $((SECONDS - start)) s"
