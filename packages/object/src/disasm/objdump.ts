@@ -93,6 +93,10 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleOptions
     relocsBySection.set(rs.target.index, list);
   }
 
+  // .BTF.ext names code sections; objdump resolves a name to the last section carrying it.
+  const lastByName = new Map<string, number>();
+  for (const s of elf.sections) lastByName.set(s.name, s.index);
+
   let out = options.fileName === undefined ? "" : `\n${options.fileName}:\tfile format elf64-bpf\n`;
   for (const section of elf.sections) {
     if ((section.flags & BigInt(SHF_EXECINSTR)) === 0n || section.type === SHT_NOBITS) continue;
@@ -101,7 +105,7 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleOptions
     sortSymbols(symbols);
     out += disassembleSection(section, symbols, absolute, {
       relocations: showRelocs ? sortRelocations(relocsBySection.get(section.index) ?? []) : [],
-      core: core?.get(section.name),
+      core: lastByName.get(section.name) === section.index ? core?.get(section.name) : undefined,
       syntax,
       alu32: options.alu32 === true,
       littleEndian,
@@ -389,7 +393,20 @@ function loadCoreRelocations(elf: ElfFile): Map<string, CoreLines> | undefined {
     out.set(name, {
       at(offset: number) {
         const r = first.get(offset);
-        return r === undefined ? undefined : describeCoreRelocation(btf, r);
+        if (r === undefined) return undefined;
+        try {
+          return describeCoreRelocation(btf, r);
+        } catch (error) {
+          if (!(error instanceof BtfError)) throw error;
+          throw new ElfError(
+            `cannot describe the CO-RE record at ${name}+0x${offset.toString(16)}: ${error.reason}`,
+            {
+              kind: "malformed",
+              offset: btfSection.offset,
+              section: ".BTF",
+            },
+          );
+        }
       },
     });
   }
