@@ -45,6 +45,7 @@ export { VmaIterator } from "./mm/vma-iterator.js";
 export {
   type AddressSpace,
   buildMm,
+  confirmPgoff,
   type ImportedVma,
   importSaved,
   importVmas,

@@ -208,6 +208,27 @@ export function importSaved(saved: SavedProcess): AddressSpace {
   };
 }
 
+/**
+ * Applies `vm_pgoff` values read from the kernel (e.g. by a BPF task_vma walk) to an import and
+ * marks every VMA the oracle covered as exact. Returns how many inferred values were wrong (a
+ * faulted anonymous VMA moved by mremap keeps its old pgoff, which /proc cannot show).
+ */
+export function confirmPgoff(
+  space: AddressSpace,
+  kernel: ReadonlyArray<{ start: bigint; end: bigint; pgoff: bigint }>,
+): number {
+  const byStart = new Map(kernel.map((k) => [k.start, k]));
+  let corrected = 0;
+  for (const v of space.vmas) {
+    const k = byStart.get(v.start);
+    if (!k || k.end !== v.end) continue;
+    if (k.pgoff !== v.pgoff) corrected++;
+    v.pgoff = k.pgoff;
+    v.pgoffSource = "oracle";
+  }
+  return corrected;
+}
+
 function fileOf(v: ImportedVma): VmFile | null {
   if (v.inode === 0n) return null;
   return { path: v.path, major: v.major, minor: v.minor, ino: v.inode };
