@@ -35,7 +35,7 @@ describe("bpfkit plugin", () => {
     expect(ok).toEqual({ code: 0, out: "3\n", err: "" });
     const bad = await plugin(["01 02", "--program", "71 10 08 00 00 00 00 00 95 00 00 00 00 00 00 00"]);
     expect(bad.code).toBe(1);
-    expect(bad.out).toBe("");
+    expect(bad.out).toBe(bad.err);
     expect(bad.err).toMatch(/read of 1 byte at 0x[0-9a-f]+ is out of bounds of region "mem" .* at insn 0/);
     const junk = await plugin(["--program", "ff 00 00 00 00 00 00 00"]);
     expect(junk.code).toBe(1);
@@ -49,13 +49,24 @@ describe("bpfkit plugin", () => {
     expect(r.err.trim().split("\n")).toHaveLength(2);
   });
 
+  it("accepts the runner's argument shape: memory and options as one argument each, maybe empty", async () => {
+    const prog = "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00";
+    expect((await plugin(["", "", "--program", prog])).out).toBe("2a\n");
+    expect((await plugin(["", "--debug --interpret", "--program", prog])).err).toContain("mov %r0, 0x2a");
+    const unknown = await plugin(["", "--jit", "--program", prog]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe("Invalid arguments: --jit\n");
+  });
+
   it("reads the program from stdin in a real process", () => {
     const bin = join(repoRoot, "apps/cli/src/bin.ts");
     const args = ["--conditions=source", "--import", "tsx", bin, "plugin", "05 00 00 00"];
-    const out = execFileSync("node", args, {
-      cwd: repoRoot,
-      input: "61 10 00 00 00 00 00 00 07 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00\n",
-    });
+    // The runner writes each byte as "xx" followed by two spaces.
+    const input = "61 10 00 00 00 00 00 00 07 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00".replaceAll(
+      " ",
+      "  ",
+    );
+    const out = execFileSync("node", [...args, ""], { cwd: repoRoot, input: `${input}  \n` });
     expect(out.toString()).toBe("6\n");
     const failed = spawnSync("node", [...args.slice(0, 4), "plugin"], { cwd: repoRoot, input: "95 00 00\n" });
     expect(failed.status).not.toBe(0);

@@ -26,17 +26,39 @@ export const registerPlugin: RegisterCommand = (program, context) => {
       "bpf_conformance plugin: run program hex (stdin or --program) on memory hex, print r0 in hex",
     )
     .argument("[memory]", "memory bytes as hex; r1 points to them, r2 holds their length")
+    .argument(
+      "[options...]",
+      'plugin options in one argument, as the runner passes them (e.g. "--elf --debug")',
+    )
     .option("--program <hex>", "program bytes as hex (default: one line from stdin)")
     .option("--elf", "the program bytes are a BPF ELF object; run its first executable section")
     .option("--debug", "trace every instruction with the registers before it on stderr")
     .option("--interpret", "accepted for compatibility with uBPF's plugin (interpreting is the only mode)")
-    .action(async (memory: string | undefined, options: PluginOptions) => {
-      const text = options.program ?? (await readStdinLine());
+    .allowUnknownOption()
+    .action(async (memory: string | undefined, extra: string[], options: PluginOptions) => {
+      // The runner calls `plugin <memory hex> <plugin options>`, each as one argument, either may be "".
+      let mem = memory ?? "";
+      const words = extra.flatMap((e) => e.split(/\s+/)).filter((w) => w !== "");
+      if (mem.trim().startsWith("--")) {
+        words.unshift(...mem.trim().split(/\s+/));
+        mem = "";
+      }
       try {
-        context.io.out(`${runPlugin(text, memory ?? "", options, context).toString(16)}\n`);
+        for (let k = 0; k < words.length; k++) {
+          const word = words[k];
+          if (word === "--elf") options.elf = true;
+          else if (word === "--debug") options.debug = true;
+          else if (word === "--interpret") continue;
+          else if (word === "--program" && k + 1 < words.length) options.program = words[++k];
+          else throw new PluginError(`Invalid arguments: ${word}`);
+        }
+        const text = options.program ?? (await readStdinLine());
+        context.io.out(`${runPlugin(text, mem, options, context).toString(16)}\n`);
       } catch (error) {
         if (!(error instanceof VmError) && !(error instanceof PluginError)) throw error;
+        // stderr for people; stdout too, because the runner compares `-- error` texts with stdout.
         context.io.err(`${error.message}\n`);
+        context.io.out(`${error.message}\n`);
         context.exitCode = 1;
       }
     });
