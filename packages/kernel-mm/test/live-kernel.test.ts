@@ -198,3 +198,46 @@ describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () =>
     }
   });
 });
+
+describe.skipIf(skipReason("PROCMAP_QUERY comparison", [[hasTool("python3"), "python3 not installed"]]))(
+  "find_vma and vma_lookup vs the kernel's PROCMAP_QUERY ioctl (spec 7.4)",
+  () => {
+    it("agree for random, gap, vm_end, zero and vsyscall addresses", () => {
+      const sleeper = spawn("sleep", ["30"]);
+      try {
+        execFileSync("sleep", ["0.2"]);
+        const pid = sleeper.pid as number;
+        const mm = buildMm(importLive(pid));
+        const vmas = mm.vmas();
+        const addrs = new Set<bigint>([0n, 0xffffffffff600000n, 0x10000n]);
+        for (const v of vmas) {
+          addrs.add(v.vmEnd);
+          addrs.add(v.vmStart);
+          addrs.add(v.vmEnd - 1n);
+        }
+        let seed = 7;
+        const lo = (vmas[0] as (typeof vmas)[number]).vmStart;
+        const span = (vmas.at(-1) as (typeof vmas)[number]).vmEnd - lo;
+        for (let i = 0; i < 50; i++) {
+          seed = (seed * 1103515245 + 12345) >>> 0;
+          addrs.add(lo + (span * BigInt(seed)) / 2n ** 32n);
+        }
+        const list = [...addrs].map((a) => `0x${a.toString(16)}`);
+        const out = JSON.parse(
+          execFileSync("python3", [join(__dirname, "fixtures", "procmap-query.py"), String(pid), ...list], {
+            encoding: "utf8",
+          }),
+        ) as Record<string, { next: number | string[]; covering: number | string[] }>;
+        const asKernel = (v: { vmStart: bigint; vmEnd: bigint } | null) =>
+          v ? [String(v.vmStart), String(v.vmEnd)] : -2;
+        for (const a of list) {
+          const addr = BigInt(a);
+          expect(asKernel(mm.findVma(addr)), `find_vma ${a}`).toEqual(out[a]?.next);
+          expect(asKernel(mm.vmaLookup(addr)), `vma_lookup ${a}`).toEqual(out[a]?.covering);
+        }
+      } finally {
+        sleeper.kill();
+      }
+    });
+  },
+);
