@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleUbpf, encode, parseConformanceData } from "@bpfkit/bpf-isa";
 import { describe, expect, it } from "vitest";
-import { repoRoot, sharedFixtures, skipReason } from "../../../scripts/test-env.js";
+import { hasTool, repoRoot, sharedFixtures, skipReason } from "../../../scripts/test-env.js";
 import { main } from "../src/cli.js";
 
 const suite = sharedFixtures("bpf_conformance");
@@ -73,6 +74,29 @@ describe("bpfkit plugin", () => {
     expect(failed.stderr.toString()).toContain("cannot decode program");
   });
 });
+
+describe.skipIf(skipReason("bpfkit plugin --elf", [[hasTool("clang-19"), "clang-19 not installed"]]))(
+  "bpfkit plugin --elf",
+  () => {
+    it("runs the first executable section of a clang-built object", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bpfkit-plugin-"));
+      const src = join(dir, "fnv.c");
+      writeFileSync(
+        src,
+        "unsigned long long f(unsigned char *p, unsigned long long n) {\n" +
+          "  unsigned int h = 2166136261u;\n" +
+          "  for (unsigned long long i = 0; i < n; i++) { h ^= p[i]; h *= 16777619u; }\n" +
+          "  return h;\n}\n",
+      );
+      execFileSync("clang-19", ["-O2", "-target", "bpf", "-mcpu=v3", "-c", src, "-o", join(dir, "fnv.o")]);
+      const elf = hex(new Uint8Array(readFileSync(join(dir, "fnv.o"))));
+      const r = await plugin(["61 62 63", "--elf", "--program", elf]);
+      expect(r).toEqual({ code: 0, out: "1a47e90b\n", err: "" });
+      const notElf = await plugin(["", "--elf", "--program", "95 00 00 00 00 00 00 00"]);
+      expect(notElf.err).toContain("not a little-endian ELF64 object");
+    });
+  },
+);
 
 describe.skipIf(
   skipReason("bpf_conformance through bpfkit plugin", [
