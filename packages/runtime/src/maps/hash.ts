@@ -103,6 +103,7 @@ export class HashMap extends BpfMap {
     const op = flags & ~UpdateFlag.LOCK;
     // Only the plain hash accepts BPF_F_LOCK; the per-CPU and LRU variants refuse any other bit.
     if ((this.#lru || this.#percpu ? flags : op) > UpdateFlag.EXIST) return -Errno.EINVAL;
+    if (flags & UpdateFlag.LOCK && this.spec.spinLockOffset === undefined) return -Errno.EINVAL;
     const k = keyString(key);
     // LRU maps take a node (possibly evicting) before they look at the flags, as the kernel does.
     let spare: number | undefined;
