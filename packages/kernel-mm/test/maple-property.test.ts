@@ -17,9 +17,13 @@ function rng(seed: number) {
 function treeRanges(tree: MapleTree) {
   const out: Array<{ start: bigint; last: bigint; entry: unknown }> = [];
   const mas = new MaState(tree, 0n);
-  for (let e = mas.find(MAX); e !== null; e = mas.find(MAX)) {
+  // findNext is the for_each_vma fast path; it must agree with mas_find(MAX) everywhere.
+  const check = new MaState(tree, 0n);
+  for (let e = mas.findNext(); e !== null; e = mas.findNext()) {
     out.push({ start: mas.index, last: mas.last, entry: e });
+    expect(check.find(MAX)).toBe(e);
   }
+  expect(check.find(MAX)).toBeNull();
   return out;
 }
 

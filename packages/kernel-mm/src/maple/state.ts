@@ -367,6 +367,28 @@ export class MaState {
     }
   }
 
+  /**
+   * `mas_find(mas, ULONG_MAX)`, the step of every `for_each_vma`: while the cursor sits on a live
+   * leaf, the next non-NULL slot of the same leaf is the answer the general path would give, so
+   * it is taken without any limit arithmetic; everything else goes through `find`.
+   */
+  findNext(): unknown {
+    const node = this.node;
+    if (this.status === St.active && this.derived && node !== null && !node.dead) {
+      const slots = node.slots;
+      const end = node.end;
+      for (let o = this.offset + 1; o <= end; o++) {
+        const e = slots[o];
+        if (e !== null) {
+          if (node.dead) break;
+          this.offset = o;
+          return e;
+        }
+      }
+    }
+    return this.find(MAXB);
+  }
+
   /** `mas_find`: the entry at `index` or the next one starting at or below `max`. */
   find(max: bigint = MAXB): unknown {
     const maxF = toF(max);

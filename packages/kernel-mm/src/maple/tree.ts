@@ -16,6 +16,7 @@ import { fillGaps, levelNext, levelPrev, MapleNode, nodeMaxGap, nodeMin } from "
 
 // Module-local copies for the lookup loop (imported bindings are getters under vite-node).
 const EXACT = EXACT_F;
+const EXACT_BIG = 2n ** 53n;
 const ZERO = XA_ZERO_ENTRY;
 
 /** Counters a caller can read to see what writes cost (nodes built, nodes retired through RCU). */
@@ -79,8 +80,9 @@ export class MapleTree {
 
   /** `mtree_load`: the entry covering `index`; XA_ZERO_ENTRY reads as null. */
   load(index: bigint): unknown {
+    if (index < EXACT_BIG && index >= 0n) return this.loadNumber(Number(index));
     const e = this.loadRaw(index);
-    return e === XA_ZERO_ENTRY ? null : e;
+    return e === ZERO ? null : e;
   }
 
   /** Lookup by a JS number (exact below 2^53, which covers every user address): no bigint work. */

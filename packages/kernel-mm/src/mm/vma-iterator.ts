@@ -24,7 +24,7 @@ export class VmaIterator {
 
   /** `vma_next`: the next VMA, null at the end (and on every later call). */
   next(): VmArea | null {
-    return this.mas.find(LIMIT) as VmArea | null;
+    return this.mas.findNext() as VmArea | null;
   }
 
   /** `vma_find`: the next VMA starting below `end`. */
