@@ -135,6 +135,19 @@ describe("parseLlvm", () => {
     ]);
   });
 
+  it("takes <unknown> slots from the bytes column and refuses what it cannot rebuild", () => {
+    const listing =
+      "       0:\t8c 01 00 00 00 00 00 00\t<unknown>\n       1:\t95 00 00 00 00 00 00 00\texit\n";
+    expect(parseLlvm(listing)).toEqual([insn(0x8c, 1), insn(0x95)]);
+    expect(parseLlvm("       0:\t01 8c 00 00 00 00 00 00\t<unknown>\n", { endian: "big" })).toEqual([
+      insn(0x01, 8, 12),
+    ]);
+    expect(() => parseLlvm("       0:\t95\t<unknown>\n")).toThrowError(/line 1/);
+    expect(() => parseLlvm("       0:\tb7 00 00 00 00 00 00 00\tr0 = 0x0\n\t\t...\n")).toThrowError(
+      /zero bytes/,
+    );
+  });
+
   it("names the line of a syntax error", () => {
     expect(() => parseLlvm("r0 = 1\nr0 ?= 2\n")).toThrowError(/line 2/);
     expect(() => parseLlvmInsn("r0 = 0x100000000")).toThrowError(BpfIsaError);

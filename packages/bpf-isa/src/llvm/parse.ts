@@ -1,3 +1,4 @@
+import { decode } from "../codec.js";
 import { BpfIsaError } from "../error.js";
 import type { Instruction } from "../instruction.js";
 import { insn, lddw } from "../instruction.js";
@@ -209,21 +210,45 @@ export function parseLlvmInsn(text: string, line?: number): Instruction {
   });
 }
 
+/** Options of `parseLlvm`. */
+export interface ParseLlvmOptions {
+  /** Byte order of the bytes column of objdump listings (default little, as `-target bpf`). */
+  endian?: "little" | "big";
+}
+
 /**
  * Parses a listing: one instruction per line; blank lines, `;`/`#`/`//` comments and objdump's
- * framing are skipped. Lines may carry objdump's `  12:\t<bytes>\t` prefix; when the text is
- * `<unknown>` the raw bytes are not instructions LLVM understood, so the line is an error.
+ * framing (file header, section banners, symbol labels, relocation and CO-RE lines) are skipped.
+ * Lines may carry objdump's `  12:\t<bytes>\t` prefix. A `<unknown>` line is taken from its bytes
+ * column when that holds a whole slot (LLVM printed no text to read); without the bytes, or for
+ * objdump's one-byte tails and `...` zero runs, the listing cannot be assembled and this throws.
  */
-export function parseLlvm(source: string): Instruction[] {
+export function parseLlvm(source: string, options: ParseLlvmOptions = {}): Instruction[] {
   const out: Instruction[] = [];
   const lines = source.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = (lines[i] as string).trim();
-    // objdump framing: file header, section banners, symbol labels and relocation lines.
     if (/file format /.test(raw) || /^Disassembly of section /.test(raw)) continue;
     if (/^[0-9a-f]{16} <.*>:$/.test(raw) || /^[0-9a-f]{16}: {2}/.test(raw)) continue;
-    const framed = /^\d+:\s+(?:(?:[0-9a-f]{2} )*[0-9a-f]{2})?\s*\t(.*)$/.exec(raw);
-    const body = framed ? (framed[1] as string) : raw.replace(/^\d+:\s+/, "");
+    if (raw === "...") {
+      throw new BpfIsaError(
+        `objdump elided a run of zero bytes ('...') at line ${i + 1}; its length is unknown`,
+        {
+          kind: "syntax",
+          line: i + 1,
+        },
+      );
+    }
+    const framed = /^\d+:\s+((?:[0-9a-f]{2} )*[0-9a-f]{2})?\s*\t(.*)$/.exec(raw);
+    const body = framed ? (framed[2] as string) : raw.replace(/^\d+:\s+/, "");
+    if (framed && body.trim() === "<unknown>") {
+      const hex = (framed[1] ?? "").split(" ").filter((b) => b !== "");
+      if (hex.length === 8 && hex[0] !== "18") {
+        const bytes = Uint8Array.from(hex, (b) => Number.parseInt(b, 16));
+        out.push(decode(bytes, { endian: options.endian ?? "little" })[0] as Instruction);
+        continue;
+      }
+    }
     const text = body.replace(/(?:;|#|\/\/).*$/, "").trim();
     if (text === "") continue;
     out.push(parseLlvmInsn(text, i + 1));
