@@ -127,6 +127,51 @@ describe("readElf on synthetic corner cases", () => {
     }
   });
 
+  it.skipIf(!hasTool("llvm-objdump-19"))("names relocation types like objdump, unknown ones too", () => {
+    const le = true;
+    const names = strtab("x");
+    const bytes = buildElf([
+      {
+        name: ".text",
+        type: SHT_PROGBITS,
+        flags: SHF_ALLOC | SHF_EXECINSTR,
+        data: encode([insn(0xb7, 0), insn(0x95)]),
+      },
+      { name: ".strtab", type: SHT_STRTAB, data: names.data, addralign: 1 },
+      {
+        name: ".symtab",
+        type: SHT_SYMTAB,
+        data: concat(sym(le, 0, 0, 0), sym(le, names.off.x as number, 0x10, 0)),
+        link: 2,
+        info: 1,
+        entsize: 24,
+      },
+      {
+        name: ".rel.text",
+        type: SHT_REL,
+        data: concat(
+          pack(le, [
+            [8, 0],
+            [8, (1n << 32n) | 7n],
+          ]),
+          pack(le, [
+            [8, 8],
+            [8, 1n << 32n],
+          ]),
+        ),
+        link: 3,
+        info: 1,
+        entsize: 16,
+      },
+    ]);
+    const path = join(mkdtempSync(join(tmpdir(), "bpfkit-elf-")), "relnames.o");
+    writeFileSync(path, bytes);
+    const text = disassembleObject(bytes, { fileName: path });
+    expect(text).toContain("\t\t0000000000000000:  Unknown\tx\n");
+    expect(text).toContain("\t\t0000000000000008:  R_BPF_NONE\tx\n");
+    expect(text).toBe(execFileSync("llvm-objdump-19", ["-d", "-r", path], { encoding: "utf8" }));
+  });
+
   it("rejects an extended section count the file cannot hold", () => {
     const bytes = corners("little", true);
     const v = new DataView(bytes.buffer);
