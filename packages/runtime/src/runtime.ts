@@ -245,19 +245,19 @@ export class Runtime {
   createGlobalData(
     name: string,
     initial: Uint8Array,
-    options: { readonly?: boolean; btf?: Btf; btfValueTypeId?: number } = {},
+    options: { readonly?: boolean; btf?: Btf; btfValueTypeId?: number; valueSize?: number } = {},
   ): ArrayMap {
     const map = this.createMap({
       name,
       type: 2,
       keySize: 4,
-      valueSize: Math.max(initial.length, 1),
+      valueSize: options.valueSize ?? Math.max(initial.length, 1),
       maxEntries: 1,
       flags: (options.readonly ? 1 << 7 : 0) | (1 << 10),
       btf: options.btf,
       btfValueTypeId: options.btfValueTypeId,
     }) as ArrayMap;
-    map.element(0).set(initial);
+    map.element(0).set(initial.subarray(0, map.valueSize));
     if (options.readonly) map.freeze();
     return map;
   }

@@ -5,6 +5,7 @@ import { registerDisasm } from "./disasm.js";
 import { registerLab } from "./lab.js";
 import { registerMm } from "./mm.js";
 import { registerPlugin } from "./plugin.js";
+import { registerRun } from "./run.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
 export const commands: RegisterCommand[] = [
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   registerLab,
   registerMm,
   registerPlugin,
+  registerRun,
 ];
