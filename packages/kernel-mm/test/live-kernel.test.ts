@@ -23,9 +23,20 @@ interface KernelVma {
   end: bigint;
   flags: bigint;
   pgoff: bigint;
+  lockSeq: number;
+  refcnt: number;
 }
 
-function kernelWalk(pid: number, addr = 0n): { err: number; mapCount: number; vmas: KernelVma[] } {
+interface KernelMm {
+  err: number;
+  mapCount: number;
+  maFlags: number;
+  mmLockSeq: number;
+  maRoot: bigint;
+  vmas: KernelVma[];
+}
+
+function kernelWalk(pid: number, addr = 0n): KernelMm {
   const ctx = Buffer.alloc(16);
   ctx.writeUInt32LE(pid, 0);
   ctx.writeBigUInt64LE(addr, 8);
@@ -41,19 +52,29 @@ function kernelWalk(pid: number, addr = 0n): { err: number; mapCount: number; vm
   );
   if (!bss) throw new Error("no .bss map in the oracle output");
   const bytes = Buffer.from((bss[1][0] as { value: string[] }).value.map((h) => Number.parseInt(h, 16)));
+  // struct mm_walk_out of fixtures/bpf/mm-walk.bpf.c: a 32-byte header, then 40 bytes per VMA.
   const count = bytes.readUInt32LE(8);
   if (bytes.readUInt32LE(12) !== 0) throw new Error("mm-walk truncated the VMA list");
   const vmas: KernelVma[] = [];
   for (let i = 0; i < count; i++) {
-    const at = 16 + 32 * i;
+    const at = 32 + 40 * i;
     vmas.push({
       start: bytes.readBigUInt64LE(at),
       end: bytes.readBigUInt64LE(at + 8),
       flags: bytes.readBigUInt64LE(at + 16),
       pgoff: bytes.readBigUInt64LE(at + 24),
+      lockSeq: bytes.readUInt32LE(at + 32),
+      refcnt: bytes.readInt32LE(at + 36),
     });
   }
-  return { err: bytes.readInt32LE(0), mapCount: bytes.readInt32LE(4), vmas };
+  return {
+    err: bytes.readInt32LE(0),
+    mapCount: bytes.readInt32LE(4),
+    maFlags: bytes.readUInt32LE(16),
+    mmLockSeq: bytes.readUInt32LE(20),
+    maRoot: bytes.readBigUInt64LE(24),
+    vmas,
+  };
 }
 
 /** A process whose smaps we may read and that has an address space (not a kernel thread). */
@@ -79,9 +100,9 @@ function busy(p: number): boolean {
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 const show = (v: KernelVma) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} pgoff ${hex(v.pgoff)}`;
 
-function compare(pid: number): { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> } {
+function compare(pid: number): { space: AddressSpace; kernel: KernelMm } {
   // A process may change between the two reads: retry a few times before calling it a mismatch.
-  let last: { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> } | undefined;
+  let last: { space: AddressSpace; kernel: KernelMm } | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const space = importLive(pid);
     const kernel = kernelWalk(pid);
@@ -89,7 +110,7 @@ function compare(pid: number): { space: AddressSpace; kernel: ReturnType<typeof 
     const mine = space.vmas.map(show).join("\n");
     if (mine === kernel.vmas.map(show).join("\n")) return last;
   }
-  return last as { space: AddressSpace; kernel: ReturnType<typeof kernelWalk> };
+  return last as { space: AddressSpace; kernel: KernelMm };
 }
 
 describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () => {
@@ -176,6 +197,34 @@ describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () =>
       expect(compared).toBeGreaterThanOrEqual(1);
     } finally {
       sleeper.kill();
+    }
+  });
+
+  it("tree flags, mm_lock_seq and per-VMA lock words follow spec 7.6/7.7, in the kernel and in the model", () => {
+    const kernel = kernelWalk(pid);
+    const mm = buildMm(importLive(pid));
+    // ma_flags: MM_MT_FLAGS plus the height; an arange_64 root (low byte 0x1e) once height >= 2.
+    expect(kernel.maFlags & ~0x7c).toBe(0x303);
+    expect(mm.mmMt.flags & ~0x7c).toBe(0x303);
+    const liveHeight = (kernel.maFlags >> 2) & 0x1f;
+    expect(liveHeight).toBeGreaterThanOrEqual(2);
+    expect(Number(kernel.maRoot & 0xffn)).toBe(0x1e);
+    expect(mm.mmMt.height).toBeGreaterThanOrEqual(2);
+    expect(mm.mmMt.height).toBeLessThanOrEqual(liveHeight);
+    // Idle process: mm_lock_seq even, every vm_lock_seq odd and below it.
+    expect(kernel.mmLockSeq % 2).toBe(0);
+    for (const v of kernel.vmas) {
+      expect(v.lockSeq % 2).toBe(1);
+      expect(v.lockSeq).toBeLessThan(kernel.mmLockSeq);
+      // The 6.18 kfunc returns a snapshot copied while it held the VMA's read lock: attached (1)
+      // plus that reader (1). The seq-file iterator, which holds mmap_lock instead, reads 1.
+      expect(v.refcnt).toBe(2);
+    }
+    expect(mm.mmLockSeq % 2).toBe(0);
+    for (const v of mm.vmas()) {
+      expect(v.vmRefcnt).toBe(1);
+      expect(v.vmLockSeq % 2).toBe(1);
+      expect(v.vmLockSeq).toBeLessThan(mm.mmLockSeq);
     }
   });
 
