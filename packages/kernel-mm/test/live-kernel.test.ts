@@ -98,7 +98,8 @@ function busy(p: number): boolean {
 }
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
-const show = (v: KernelVma) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} pgoff ${hex(v.pgoff)}`;
+type VmaFields = Pick<KernelVma, "start" | "end" | "flags" | "pgoff">;
+const show = (v: VmaFields) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} pgoff ${hex(v.pgoff)}`;
 
 function compare(pid: number): { space: AddressSpace; kernel: KernelMm } {
   // A process may change between the two reads: retry a few times before calling it a mismatch.
@@ -182,7 +183,7 @@ describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () =>
         }
         const { space, kernel } = result;
         if (kernel.err !== 0) continue;
-        const noPgoff = (v: KernelVma) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)}`;
+        const noPgoff = (v: VmaFields) => `${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)}`;
         expect(space.vmas.map(noPgoff), `pid ${p}`).toEqual(kernel.vmas.map(noPgoff));
         // pgoff must match everywhere except anonymous VMAs that mremap moved after a fault.
         space.vmas.forEach((v, i) => {
