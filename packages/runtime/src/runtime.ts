@@ -133,8 +133,11 @@ export class Runtime {
   readonly programs: RuntimeProgram[] = [];
   /** Text from bpf_trace_printk / bpf_trace_vprintk, one entry per call. */
   readonly output: string[] = [];
-  /** Kernel state the kfuncs track. */
-  readonly state = { rcuDepth: 0 };
+  /**
+   * Kernel state the kfuncs track: RCU read-side depth, and the bit copies of multi-word bits
+   * iterators by iterator address (the kernel keeps them in bpf_mem_alloc memory).
+   */
+  readonly state = { rcuDepth: 0, iterBits: new Map<bigint, Uint8Array>() };
   readonly btf: Btf | undefined;
   readonly kfuncs: KfuncRegistry;
   readonly nrCpus: number;

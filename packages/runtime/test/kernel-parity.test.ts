@@ -231,6 +231,53 @@ const CASES: Case[] = [
     ctx: u32le(3, 20, 0, 0),
   },
   {
+    name: "bpf_iter_bits over one word and over two words",
+    type: "syscall",
+    maps: [],
+    src: `
+      r6 = r1
+      r1 = r10
+      r1 += -16
+      r2 = r6
+      r3 = 1
+      kcall bpf_iter_bits_new
+      r7 = 0
+      r8 = 0
+      r1 = r10
+      r1 += -16
+      kcall bpf_iter_bits_next
+      if r0 == 0 goto +4
+      r1 = *(u32 *)(r0 + 0)
+      r7 += r1
+      r8 += 1
+      goto -8
+      r1 = r10
+      r1 += -16
+      kcall bpf_iter_bits_destroy
+      r1 = r10
+      r1 += -32
+      r2 = r6
+      r2 += 8
+      r3 = 2
+      kcall bpf_iter_bits_new
+      r1 = r10
+      r1 += -32
+      kcall bpf_iter_bits_next
+      if r0 == 0 goto +4
+      r1 = *(u32 *)(r0 + 0)
+      r7 += r1
+      r8 += 1
+      goto -8
+      r1 = r10
+      r1 += -32
+      kcall bpf_iter_bits_destroy
+      *(u32 *)(r6 + 24) = r8
+      *(u32 *)(r6 + 28) = r7
+      r0 = r8
+      exit`,
+    ctx: new Uint8Array(new BigUint64Array([0x8000000000000105n, 0x11n, 0x8000000000000001n, 0n]).buffer),
+  },
+  {
     name: "xdp: bounds check, rewrite the EtherType, XDP_TX",
     type: "xdp",
     maps: [],

@@ -2,6 +2,9 @@ import { Errno } from "../errno.js";
 import { RuntimeError } from "../error.js";
 import { KF, type KfuncDef } from "./registry.js";
 
+/** Most 64-bit words `bpf_iter_bits_new` accepts (`BITS_ITER_NR_WORDS_MAX`). */
+export const BITS_ITER_NR_WORDS_MAX = 511;
+
 /** Most iterations a `bpf_iter_num` may cover (`BPF_MAX_LOOPS`). */
 export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
@@ -101,6 +104,56 @@ export const GENERIC_KFUNCS: readonly KfuncDef[] = [
       }
       call.memory.store(it, 4, BigInt(cur + 1));
       return it;
+    },
+  },
+  {
+    // State as the kernel lays it out: u64 bits (or the copy's pointer) at 0, nr_bits at 8, bit at
+    // 12; _next returns a pointer to bit.
+    name: "bpf_iter_bits_new",
+    flags: KF.ITER_NEW,
+    impl: (call, rt) => {
+      const bitsCopies = rt.state.iterBits;
+      const it = call.arg(1);
+      const src = call.arg(2);
+      const words = call.argU32(3);
+      call.memory.store(it, 8, 0n);
+      call.memory.store(it + 8n, 4, 0n);
+      call.memory.store(it + 12n, 4, 0xffffffffn);
+      bitsCopies.delete(it);
+      if (src === 0n || words === 0) return -Errno.EINVAL;
+      if (words > BITS_ITER_NR_WORDS_MAX) return -Errno.E2BIG;
+      let copy: Uint8Array;
+      try {
+        copy = call.memory.read(src, words * 8).slice();
+      } catch {
+        return -Errno.EFAULT;
+      }
+      if (words === 1) call.memory.write(it, copy);
+      else bitsCopies.set(it, copy);
+      call.memory.store(it + 8n, 4, BigInt(words * 64));
+      return 0;
+    },
+  },
+  {
+    name: "bpf_iter_bits_next",
+    flags: KF.ITER_NEXT | KF.RET_NULL,
+    impl: (call, rt) => {
+      const it = call.arg(1);
+      const nrBits = Number(call.memory.load(it + 8n, 4));
+      let bit = Number(BigInt.asIntN(32, call.memory.load(it + 12n, 4)));
+      if (nrBits === 0 || bit >= nrBits) return 0n;
+      const bits = nrBits === 64 ? call.memory.read(it, 8) : rt.state.iterBits.get(it);
+      if (!bits) return 0n;
+      for (bit++; bit < nrBits; bit++) if (((bits[bit >> 3] as number) >> (bit & 7)) & 1) break;
+      call.memory.store(it + 12n, 4, BigInt(Math.min(bit, nrBits)));
+      return bit >= nrBits ? 0n : it + 12n;
+    },
+  },
+  {
+    name: "bpf_iter_bits_destroy",
+    flags: KF.ITER_DESTROY,
+    impl: (call, rt) => {
+      rt.state.iterBits.delete(call.arg(1));
     },
   },
   {
