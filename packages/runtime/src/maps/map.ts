@@ -198,6 +198,7 @@ export abstract class BpfMap {
 
 /** Latin-1 string of a key: a cheap Map key. */
 export function keyString(key: Uint8Array): string {
+  if (key.length <= 256) return String.fromCharCode.apply(null, key as unknown as number[]);
   let s = "";
   for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i] as number);
   return s;
