@@ -38,7 +38,14 @@ export function constArrays(source: string, fn: string): Map<string, bigint[]> {
   const end = source.indexOf("\n}\n", start);
   const body = source.slice(start, end);
   const out = new Map<string, bigint[]>();
-  const words: Record<string, bigint> = { STORE: 1n, SNULL: 2n, ERASE: 3n };
+  const words: Record<string, bigint> = {
+    STORE: 1n,
+    SNULL: 2n,
+    ERASE: 3n,
+    EBUSY: 16n,
+    EINVAL: 22n,
+    EEXIST: 17n,
+  };
   for (const m of body.matchAll(/static const unsigned long (\w+)\[\] = \{([^}]*)\}/g)) {
     const values = (m[2] as string)
       .replace(/\/\*[\s\S]*?\*\//g, "")
@@ -46,8 +53,20 @@ export function constArrays(source: string, fn: string): Map<string, bigint[]> {
       .split(",")
       .map((t) => t.trim().replace(/UL$/, ""))
       .filter((t) => t.length > 0)
-      .map((t) => words[t] ?? BigInt(t));
+      .map((t) => cValue(t, words));
     out.set(m[1] as string, values);
   }
   return out;
+}
+
+/** Evaluates the constant expressions these arrays use: literals, `-x`, `a << b`, errno names. */
+function cValue(text: string, words: Record<string, bigint>): bigint {
+  const t = text.trim();
+  if (t.startsWith("-")) return BigInt.asUintN(64, -cValue(t.slice(1), words));
+  const shift = t.split("<<");
+  if (shift.length === 2)
+    return BigInt.asUintN(64, cValue(shift[0] as string, words) << cValue(shift[1] as string, words));
+  const word = words[t];
+  if (word !== undefined) return word;
+  return BigInt(t.replace(/[uU][lL]*$|[lL]+$/, ""));
 }

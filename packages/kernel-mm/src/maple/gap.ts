@@ -96,3 +96,26 @@ function searchDown(
   }
   return undefined;
 }
+
+/**
+ * `mtree_alloc_range`: stores `entry` in the lowest free window of `size` inside `[min, max]`
+ * and returns its first index (−EBUSY / −EINVAL as `KernelMmError`).
+ */
+export function allocRange(tree: MapleTree, entry: unknown, size: bigint, min: bigint, max: bigint): bigint {
+  const w = emptyArea(tree, min, max, size);
+  tree.store(w.index, w.last, entry);
+  return w.index;
+}
+
+/** `mtree_alloc_rrange`: the same with the highest window. */
+export function allocRangeRev(
+  tree: MapleTree,
+  entry: unknown,
+  size: bigint,
+  min: bigint,
+  max: bigint,
+): bigint {
+  const w = emptyAreaRev(tree, min, max, size);
+  tree.store(w.index, w.last, entry);
+  return w.index;
+}
