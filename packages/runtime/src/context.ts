@@ -5,6 +5,8 @@ import type { ProgType, RunInput } from "./runtime.js";
 
 /** Bytes of the UAPI `struct __sk_buff` (what user space passes as ctx_in and gets back). */
 export const SK_BUFF_SIZE = 192;
+/** Bytes of an Ethernet header, which BPF_PROG_TEST_RUN pulls before a socket filter runs. */
+const ETH_HLEN = 14;
 /** Bytes of the UAPI `struct xdp_md`. */
 export const XDP_MD_SIZE = 24;
 
@@ -105,15 +107,19 @@ export function contextFor(type: ProgType, memory: Memory, input: RunInput): Con
     }
     case "socket_filter":
     case "sched_cls": {
-      const data = input.data ?? new Uint8Array(0);
-      const pkt = map(data.slice(), "packet", "packet");
+      const frame = (input.data ?? new Uint8Array(0)).slice();
+      // BPF_PROG_TEST_RUN runs eth_type_trans, which pulls the Ethernet header: socket filters see
+      // the packet from the network header on; tc programs (L2) get the header pushed back.
+      const hdr = type === "sched_cls" ? 0 : Math.min(ETH_HLEN, frame.length);
+      const data = frame.subarray(hdr);
+      const pkt = map(data, "packet", "packet");
       const ctx = map(SKB_OBJECT_SIZE, "ctx", "context");
       if (input.ctx) ctx.bytes.set(input.ctx.subarray(0, SK_BUFF_SIZE));
       const v = ctx.view;
       v.setUint32(0, data.length, true);
       // skb->protocol is the big-endian EtherType of the frame, as eth_type_trans leaves it.
-      if (data.length >= 14)
-        v.setUint32(16, ((data[12] as number) | ((data[13] as number) << 8)) >>> 0, true);
+      if (frame.length >= ETH_HLEN)
+        v.setUint32(16, ((frame[12] as number) | ((frame[13] as number) << 8)) >>> 0, true);
       v.setBigUint64(SK_BUFF_SIZE, pkt.base, true);
       v.setBigUint64(SK_BUFF_SIZE + 8, pkt.base + BigInt(data.length), true);
       v.setBigUint64(SK_BUFF_SIZE + 16, pkt.base, true);
@@ -121,7 +127,12 @@ export function contextFor(type: ProgType, memory: Memory, input: RunInput): Con
         r1: ctx.base,
         packet: pkt,
         ctxOut: () => (input.ctx ? skbOut(ctx) : undefined),
-        dataOut: () => pkt.bytes.slice(),
+        // The live kernel hands back the pulled Ethernet header zeroed (observed on 6.18).
+        dataOut: () => {
+          const out = frame.slice();
+          out.fill(0, 0, hdr);
+          return out;
+        },
         release,
       };
     }

@@ -278,6 +278,67 @@ const CASES: Case[] = [
     ctx: new Uint8Array(new BigUint64Array([0x8000000000000105n, 0x11n, 0x8000000000000001n, 0n]).buffer),
   },
   {
+    name: "socket filter: legacy loads from the network header, skb->len and skb->protocol",
+    type: "socket_filter",
+    maps: [],
+    src: `
+      r6 = r1
+      r0 = *(u8 *)skb[9]
+      r0 <<= 16
+      r1 = *(u32 *)(r6 + 0)
+      r0 += r1
+      r1 = *(u32 *)(r6 + 16)
+      r1 <<= 8
+      r0 ^= r1
+      exit`,
+    data: new Uint8Array([
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      10,
+      11,
+      0x08,
+      0x00,
+      0x45,
+      0,
+      0,
+      40,
+      0,
+      0,
+      0,
+      0,
+      64,
+      17,
+      ...Array(30).fill(1),
+    ]),
+  },
+  {
+    name: "tc: direct packet access through __sk_buff data/data_end, skb->len",
+    type: "sched_cls",
+    maps: [],
+    src: `
+      r2 = *(u32 *)(r1 + 76)
+      r3 = *(u32 *)(r1 + 80)
+      r4 = r2
+      r4 += 14
+      if r4 > r3 goto +5
+      r5 = *(u8 *)(r2 + 12)
+      *(u8 *)(r2 + 0) = r5
+      r0 = *(u32 *)(r1 + 0)
+      r0 += r5
+      exit
+      r0 = 2
+      exit`,
+    data: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd, ...Array(50).fill(7)]),
+  },
+  {
     name: "xdp: bounds check, rewrite the EtherType, XDP_TX",
     type: "xdp",
     maps: [],

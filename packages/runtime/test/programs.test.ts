@@ -477,16 +477,17 @@ describe("program types", () => {
 
   it("socket filter: skb->len and legacy packet loads", () => {
     const rt = createRuntime();
-    const frame = new Uint8Array(20);
+    const frame = new Uint8Array(14 + 20);
     frame[12] = 0x08;
-    frame[13] = 0x00;
+    frame[14 + 9] = 17;
     const r = run(
       rt,
-      "r6 = r1\nr0 = *(u16 *)skb[12]\nr1 = *(u32 *)(r6 + 0)\nr0 += r1\nexit",
+      "r6 = r1\nr0 = *(u8 *)skb[9]\nr1 = *(u32 *)(r6 + 0)\nr0 += r1\nexit",
       undefined,
       "socket_filter",
       frame,
     );
-    expect(r.retval).toBe(0x800 + 20);
+    // The filter sees the packet from the network header on: skb[9] is the IP protocol, len is 20.
+    expect(r.retval).toBe(17 + 20);
   });
 });

@@ -12,7 +12,7 @@ import ctypes, json, os, struct, sys
 libc = ctypes.CDLL(None, use_errno=True)
 SYS_BPF = 321
 MAP_CREATE, LOOKUP, UPDATE, NEXT, PROG_LOAD, TEST_RUN, BTF_LOAD, FREEZE = 0, 1, 2, 4, 5, 10, 18, 22
-PROG_TYPES = {"socket_filter": 1, "xdp": 6, "syscall": 31}
+PROG_TYPES = {"socket_filter": 1, "sched_cls": 3, "xdp": 6, "syscall": 31}
 BPF_F_SLEEPABLE = 1 << 4
 
 
