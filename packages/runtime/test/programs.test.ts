@@ -176,6 +176,43 @@ describe("maps from programs", () => {
     expect(run(rt, "r1 = map rb\nr2 = 5000\nr3 = 0\ncall 131\nexit").r0).toBe(0n);
   });
 
+  it("array of maps: the program looks up the inner map, then a value in it", () => {
+    const rt = createRuntime();
+    const innerSpec = { name: "inner", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 };
+    const outer = rt.createMap({
+      name: "outer",
+      type: MapType.ARRAY_OF_MAPS,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 1,
+      inner: innerSpec,
+    });
+    const inner = rt.createMap(innerSpec);
+    inner.sysUpdate(u32le(1), new Uint8Array([9, 0, 0, 0, 0, 0, 0, 0]), 0);
+    const src = `
+      r1 = 0
+      *(u32 *)(r10 - 4) = r1
+      r1 = map outer
+      r2 = r10
+      r2 += -4
+      call 1
+      if r0 == 0 goto +8
+      r1 = r0
+      r2 = 1
+      *(u32 *)(r10 - 4) = r2
+      r2 = r10
+      r2 += -4
+      call 1
+      r0 = *(u64 *)(r0 + 0)
+      exit
+      r0 = -1
+      exit`;
+    expect(run(rt, src).retval).toBe(-1);
+    expect(outer.sysUpdate(u32le(0), u32le(rt.fd(inner)), 0)).toBe(0);
+    expect([...(outer.sysLookup(u32le(0)) as Uint8Array)]).toEqual([...u32le(inner.id)]);
+    expect(run(rt, src).retval).toBe(9);
+  });
+
   it("queue push/pop from a program", () => {
     const rt = createRuntime();
     rt.createMap({ name: "q", type: MapType.QUEUE, keySize: 0, valueSize: 8, maxEntries: 1 });
