@@ -165,6 +165,34 @@ describe("maple scenarios ported from the kernel's tests", () => {
     }
   });
 
+  it("check_bnode_min_spanning / check_spanning_relatives: NULL stores that empty whole nodes", () => {
+    let tree = filled(50, 5);
+    tree.store(240n, 509n, null);
+    valid(tree);
+    // The last entry is [500, 505]: the NULL range now runs from 236 to the end of the tree.
+    expect(tree.rangeOf(240n)).toEqual({ min: 236n, max: MAX, entry: null });
+    expect(tree.load(230n)).toBe(v(23));
+    tree = filled(1000, 5);
+    tree.store(9365n, 9955n, null);
+    valid(tree);
+    expect(tree.load(9360n)).toBe(v(936));
+    expect(tree.load(9960n)).toBe(v(996));
+    expect(tree.rangeOf(9500n)).toEqual({ min: 9365n, max: 9959n, entry: null });
+  });
+
+  it("check_node_overwrite: one store over most of a multi-level tree", () => {
+    const tree = filled(1000, 5, MT_FLAGS_ALLOC_RANGE, 20);
+    tree.store(319951n, 367950n, "over");
+    valid(tree);
+    expect(tree.load(319951n)).toBe("over");
+    expect(tree.load(367950n)).toBe("over");
+    tree.store(100n, 15000n, "wide");
+    valid(tree);
+    expect(tree.rangeOf(5000n)).toEqual({ min: 100n, max: 15000n, entry: "wide" });
+    expect(tree.load(99n)).toBeNull();
+    expect(tree.load(15001n)).toBe(v(750));
+  });
+
   it("check_null_expand: NULL stores merge with neighbouring NULL ranges", () => {
     const tree = filled(100, 5);
     const mas = new MaState(tree, 959n, 963n);

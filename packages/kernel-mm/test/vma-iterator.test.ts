@@ -118,3 +118,31 @@ describe("vma_iterator (spec 3 example table)", () => {
     expect(n).toBeGreaterThan(50);
   });
 });
+
+describe("struct layouts (spec 5)", () => {
+  it("ma_state is 72 bytes on 6.12 and 88 on 6.18; vm_area_struct 176/192; the writers use those offsets", async () => {
+    const { MA_STATE_LAYOUT, VM_AREA_STRUCT_LAYOUT } = await import("../src/index.js");
+    expect(MA_STATE_LAYOUT["6.12"].size).toBe(72);
+    expect(MA_STATE_LAYOUT["6.18"].size).toBe(88);
+    // The rejected on-stack design: 24 bytes of kfunc state + the iterator vs a 96-byte budget.
+    expect(24 + MA_STATE_LAYOUT["6.18"].size).toBe(112);
+    expect(VM_AREA_STRUCT_LAYOUT["6.18"].size).toBe(192);
+    expect(VM_AREA_STRUCT_LAYOUT["6.12"].size).toBe(176);
+    const { mm, B } = twoVmas();
+    const it = mm.iterator(0x3000n);
+    expect(it.next()).toBe(B);
+    const view = new DataView(new ArrayBuffer(88));
+    it.mas.writeTo(view, 0, MA_STATE_LAYOUT["6.18"], { tree: 0xffff888100000040n });
+    expect(view.getBigUint64(0, true)).toBe(0xffff888100000040n);
+    expect(view.getBigUint64(8, true)).toBe(0x3000n);
+    expect(view.getBigUint64(16, true)).toBe(0x3fffn);
+    expect(view.getUint32(72, true)).toBe(MaStatus.active);
+    const vview = new DataView(new ArrayBuffer(192));
+    B.writeTo(vview, 0, VM_AREA_STRUCT_LAYOUT["6.18"]);
+    expect(vview.getBigUint64(0, true)).toBe(0x3000n);
+    expect(vview.getBigUint64(8, true)).toBe(0x4000n);
+    expect(vview.getBigUint64(32, true)).toBe(0x73n);
+    expect(vview.getBigUint64(80, true)).toBe(3n);
+    expect(vview.getUint32(128, true)).toBe(1);
+  });
+});

@@ -1,3 +1,4 @@
+import { MA_STATE_LAYOUT, type StructLayout, writeField } from "../mm/layout.js";
 import { EXACT_F, MAX, MAX_F, MaStatus, StoreType } from "./constants.js";
 import type { MapleNode } from "./node.js";
 import type { MapleTree } from "./tree.js";
@@ -610,6 +611,31 @@ export class MaState {
     }
     if (this.index < min) return null;
     return this.prevSlot(minF, min, false);
+  }
+
+  /**
+   * Writes the state as `struct ma_state` bytes at `base` (6.18 layout by default), so a runtime
+   * can place an iterator where a BPF program or kernel-side code expects one. Pointers (tree,
+   * node) are the caller's guest addresses.
+   */
+  writeTo(
+    view: DataView,
+    base: number,
+    layout: StructLayout = MA_STATE_LAYOUT["6.18"],
+    pointers: { tree?: bigint; node?: bigint } = {},
+  ): void {
+    writeField(view, base, layout, "tree", pointers.tree ?? 0n);
+    writeField(view, base, layout, "index", this.index);
+    writeField(view, base, layout, "last", this.last);
+    writeField(view, base, layout, "node", pointers.node ?? 0n);
+    writeField(view, base, layout, "min", this.min);
+    writeField(view, base, layout, "max", this.max);
+    writeField(view, base, layout, "status", BigInt(this.status));
+    writeField(view, base, layout, "depth", BigInt(this.depth));
+    writeField(view, base, layout, "offset", BigInt(this.offset));
+    writeField(view, base, layout, "mas_flags", BigInt(this.masFlags));
+    writeField(view, base, layout, "end", BigInt(this.end));
+    writeField(view, base, layout, "store_type", BigInt(this.storeType));
   }
 
   /** `mas_store`: writes `entry` over `[index, last]` and leaves the cursor on the written range. */
