@@ -336,6 +336,12 @@ export class Runtime {
           },
         );
       }
+      const def = d.kind === "call_kfunc" ? this.#kfuncById.get(d.btfId) : undefined;
+      if (def?.progTypes && !def.progTypes.includes(spec.type))
+        throw new RuntimeError(
+          `program ${spec.name}: insn ${i} calls kfunc ${def.name}, which ${spec.type} programs may not call (allowed: ${def.progTypes.join(", ")})`,
+          { kind: "kfunc", name: def.name },
+        );
     }
     const byIndex = spec.maps ?? [];
     const mapOf = (subtype: number, imm: number): BpfMap => {

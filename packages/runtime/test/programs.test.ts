@@ -3,7 +3,9 @@ import { VmError } from "@bpfkit/vm";
 import { describe, expect, it } from "vitest";
 import {
   createRuntime,
+  defaultKfuncs,
   dumpMap,
+  KF,
   MapType,
   type ProgType,
   type RingbufMap,
@@ -392,6 +394,20 @@ describe("helpers", () => {
   it("an unimplemented helper fails with an error naming it", () => {
     const rt = createRuntime();
     expect(() => run(rt, "call 26\nexit")).toThrow(/bpf_skb_load_bytes \(id 26\) is not implemented/);
+  });
+
+  it("a registered kfunc binds by name and is refused in program types it does not allow", () => {
+    const kfuncs = defaultKfuncs().register({
+      name: "bpf_demo_twice",
+      flags: KF.TRUSTED_ARGS,
+      progTypes: ["syscall"],
+      impl: (call) => call.arg(1) * 2n,
+    });
+    const rt = createRuntime({ kfuncs });
+    expect(run(rt, "r1 = 21\nkcall bpf_demo_twice\nexit").retval).toBe(42);
+    expect(() =>
+      run(rt, "r1 = 21\nkcall bpf_demo_twice\nexit", undefined, "xdp", new Uint8Array(14)),
+    ).toThrow(/bpf_demo_twice, which xdp programs may not call \(allowed: syscall\)/);
   });
 
   it("an unknown kfunc is refused at load with its BTF name", () => {
