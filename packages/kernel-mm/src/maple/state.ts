@@ -34,15 +34,19 @@ export class MaState {
   private minF = 0;
   private maxF = MAXF;
   private minB = 0n;
-  /** When set, `min` is this node's max + 1 (computed on demand: stepping leaves costs no bigint). */
+  /**
+   * When set, `min` is `minAfter.pivots[minAfterSlot] + 1`, computed on demand: walks and leaf
+   * steps then allocate no bigint.
+   */
   private minAfter: MapleNode | null = null;
+  private minAfterSlot = 0;
   private maxB = MAXB;
 
   /** Lowest index of the current node. */
   get min(): bigint {
     const after = this.minAfter;
     if (after !== null) {
-      this.minB = (after.pivots[after.end] as bigint) + 1n;
+      this.minB = (after.pivots[this.minAfterSlot] as bigint) + 1n;
       this.minAfter = null;
     }
     return this.minB;
@@ -212,7 +216,9 @@ export class MaState {
     }
     const xF = toF(index);
     let node = root;
-    let min = 0n;
+    let minNode: MapleNode | null = null;
+    let minSlot = 0;
+    let minF = 0;
     let depth = 0;
     for (;;) {
       const fp = node.fp;
@@ -226,14 +232,23 @@ export class MaState {
         this.node = node;
         this.offset = i;
         this.end = end;
-        this.min = min;
+        if (minNode === null) this.min = 0n;
+        else {
+          this.minAfter = minNode;
+          this.minAfterSlot = minSlot;
+          this.minF = minF;
+        }
         this.maxF = fp[end] as number;
         this.depth = depth;
         this.derived = true;
         this.status = St.active;
         return slot;
       }
-      if (i > 0) min = (node.pivots[i - 1] as bigint) + 1n;
+      if (i > 0) {
+        minNode = node;
+        minSlot = i - 1;
+        minF = (fp[i - 1] as number) + 1;
+      }
       node = slot as MapleNode;
       depth++;
     }
@@ -270,6 +285,7 @@ export class MaState {
     if (p.dead || m.dead) return null;
     const old = this.node as MapleNode;
     this.minAfter = old;
+    this.minAfterSlot = old.end;
     this.minF = this.maxF + 1;
     this.node = m;
     this.end = m.end;

@@ -47,6 +47,8 @@ export class MmStruct {
   /** Freed once `mm_count` dropped to zero. */
   freed = false;
   readonly stats = { vmaLockSuccess: 0, vmaLockMiss: 0, vmaLockAbort: 0 };
+  /** Reused by the lookups below so that a lookup allocates nothing (JS runs one at a time). */
+  private readonly lookup = new MaState(this.mmMt, 0n);
 
   // ---- references (spec 4.1) ----
 
@@ -213,7 +215,8 @@ export class MmStruct {
 
   /** `find_vma`: the first VMA with `vm_end > addr`. */
   findVma(addr: bigint): VmArea | null {
-    const mas = new MaState(this.mmMt, addr);
+    const mas = this.lookup;
+    mas.set(addr);
     const e = mas.find(MAX);
     return e === XA_ZERO_ENTRY ? null : (e as VmArea | null);
   }
@@ -225,7 +228,8 @@ export class MmStruct {
 
   /** `find_vma_intersection`: the first VMA with `vm_start < end` and `vm_end > start`. */
   findVmaIntersection(start: bigint, end: bigint): VmArea | null {
-    const mas = new MaState(this.mmMt, start);
+    const mas = this.lookup;
+    mas.set(start);
     const e = mas.find(end - 1n);
     return e === XA_ZERO_ENTRY ? null : (e as VmArea | null);
   }
