@@ -357,8 +357,9 @@ export class Vm {
     const tracer = this.#tracer;
     let prog = program;
     let C = prog.code;
-    let pc = startSlot;
-    let depth = baseDepth;
+    // `| 0` keeps these int32 in optimized code (a tagged phi costs a tag check per instruction).
+    let pc = startSlot | 0;
+    let depth = baseDepth | 0;
     let n = this.#n;
     let lim = this.#lim;
     // Trace mode runs a copy of the code whose every op is TRACE (137): it reports the slot, then
@@ -366,7 +367,8 @@ export class Vm {
     let T = prog.code;
     if (tracer !== undefined) C = tracedCode(prog);
     next: for (;;) {
-      const i = pc << 2;
+      // Programs have at most 2^24 slots, so i + 3 cannot overflow and needs no check.
+      const i = (pc & 0xffffff) << 2;
       let w = C[i] as number;
       n++;
       for (;;) {
@@ -377,7 +379,7 @@ export class Vm {
             const lo = ((R[d] as number) >>> 0) + ((C[i + 2] as number) >>> 0);
             R[d] = lo | 0;
             R[d + 1] = ((R[d + 1] as number) + (C[i + 3] as number) + (lo > 0xffffffff ? 1 : 0)) | 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 1: {
@@ -386,7 +388,7 @@ export class Vm {
             const lo = ((R[d] as number) >>> 0) - ((C[i + 2] as number) >>> 0);
             R[d] = lo | 0;
             R[d + 1] = ((R[d + 1] as number) - (C[i + 3] as number) - (lo < 0 ? 1 : 0)) | 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 2: {
@@ -403,7 +405,7 @@ export class Vm {
             const mh = a1 * b1 + (t >>> 16) + (u >>> 16);
             R[d + 1] = (mh + Math.imul(al, C[i + 3] as number) + Math.imul(R[d + 1] as number, bl)) | 0;
             R[d] = Math.imul(al, bl);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 3: // DIV64_K
@@ -411,14 +413,14 @@ export class Vm {
           case 9: // MOD64_K
           case 10: // SMOD64_K
             divmod64(R, (w >>> 8) & 0xff, C[i + 2] as number, C[i + 3] as number, w & 0xff);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           case 5: {
             // OR64_K
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) | (C[i + 2] as number);
             R[d + 1] = (R[d + 1] as number) | (C[i + 3] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 6: {
@@ -426,7 +428,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) & (C[i + 2] as number);
             R[d + 1] = (R[d + 1] as number) & (C[i + 3] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 7: {
@@ -441,7 +443,7 @@ export class Vm {
               R[d + 1] = ((R[d + 1] as number) << k) | (lo >>> (32 - k));
               R[d] = lo << k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 8: {
@@ -456,7 +458,7 @@ export class Vm {
               R[d] = ((R[d] as number) >>> k) | (hi << (32 - k));
               R[d + 1] = hi >>> k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 11: {
@@ -464,7 +466,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) ^ (C[i + 2] as number);
             R[d + 1] = (R[d + 1] as number) ^ (C[i + 3] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 12: {
@@ -472,7 +474,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = C[i + 2] as number;
             R[d + 1] = C[i + 3] as number;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 13: {
@@ -487,7 +489,7 @@ export class Vm {
               R[d] = ((R[d] as number) >>> k) | (hi << (32 - k));
               R[d + 1] = hi >> k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 14: {
@@ -497,7 +499,7 @@ export class Vm {
             const lo = ((R[d] as number) >>> 0) + ((R[s] as number) >>> 0);
             R[d] = lo | 0;
             R[d + 1] = ((R[d + 1] as number) + (R[s + 1] as number) + (lo > 0xffffffff ? 1 : 0)) | 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 15: {
@@ -507,7 +509,7 @@ export class Vm {
             const lo = ((R[d] as number) >>> 0) - ((R[s] as number) >>> 0);
             R[d] = lo | 0;
             R[d + 1] = ((R[d + 1] as number) - (R[s + 1] as number) - (lo < 0 ? 1 : 0)) | 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 16: {
@@ -525,7 +527,7 @@ export class Vm {
             const mh = a1 * b1 + (t >>> 16) + (u >>> 16);
             R[d + 1] = (mh + Math.imul(al, R[s + 1] as number) + Math.imul(R[d + 1] as number, bl)) | 0;
             R[d] = Math.imul(al, bl);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 17: // DIV64_X
@@ -535,7 +537,7 @@ export class Vm {
             // SMOD64_X
             const s = w >>> 16;
             divmod64(R, (w >>> 8) & 0xff, R[s] as number, R[s + 1] as number, (w & 0xff) - 14);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 19: {
@@ -544,7 +546,7 @@ export class Vm {
             const s = w >>> 16;
             R[d] = (R[d] as number) | (R[s] as number);
             R[d + 1] = (R[d + 1] as number) | (R[s + 1] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 20: {
@@ -553,7 +555,7 @@ export class Vm {
             const s = w >>> 16;
             R[d] = (R[d] as number) & (R[s] as number);
             R[d + 1] = (R[d + 1] as number) & (R[s + 1] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 21: {
@@ -568,7 +570,7 @@ export class Vm {
               R[d + 1] = ((R[d + 1] as number) << k) | (lo >>> (32 - k));
               R[d] = lo << k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 22: {
@@ -583,7 +585,7 @@ export class Vm {
               R[d] = ((R[d] as number) >>> k) | (hi << (32 - k));
               R[d + 1] = hi >>> k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 25: {
@@ -592,7 +594,7 @@ export class Vm {
             const s = w >>> 16;
             R[d] = (R[d] as number) ^ (R[s] as number);
             R[d + 1] = (R[d + 1] as number) ^ (R[s + 1] as number);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 26: {
@@ -601,7 +603,7 @@ export class Vm {
             const s = w >>> 16;
             R[d] = R[s] as number;
             R[d + 1] = R[s + 1] as number;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 27: {
@@ -616,7 +618,7 @@ export class Vm {
               R[d] = ((R[d] as number) >>> k) | (hi << (32 - k));
               R[d + 1] = hi >> k;
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 28: {
@@ -625,7 +627,7 @@ export class Vm {
             const lo = R[d] as number;
             R[d] = -lo | 0;
             R[d + 1] = (~(R[d + 1] as number) + (lo === 0 ? 1 : 0)) | 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 29: {
@@ -635,7 +637,7 @@ export class Vm {
             const v = ((R[w >>> 16] as number) << k) >> k;
             R[d] = v;
             R[d + 1] = v >> 31;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 30: {
@@ -644,7 +646,7 @@ export class Vm {
             const v = R[d] as number;
             R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 31: {
@@ -653,7 +655,7 @@ export class Vm {
             const v = R[d] as number;
             R[d] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 32: {
@@ -663,7 +665,7 @@ export class Vm {
             const h = R[d + 1] as number;
             R[d] = ((h & 0xff) << 24) | ((h & 0xff00) << 8) | ((h >>> 8) & 0xff00) | (h >>> 24);
             R[d + 1] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 33: {
@@ -671,7 +673,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = ((R[d] as number) + (C[i + 2] as number)) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 34: {
@@ -679,7 +681,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = ((R[d] as number) - (C[i + 2] as number)) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 35: {
@@ -687,7 +689,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = Math.imul(R[d] as number, C[i + 2] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 36: {
@@ -696,7 +698,7 @@ export class Vm {
             const b = (C[i + 2] as number) >>> 0;
             R[d] = b === 0 ? 0 : ((R[d] as number) >>> 0) / b;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 37: {
@@ -705,7 +707,7 @@ export class Vm {
             const b = C[i + 2] as number;
             R[d] = b === 0 ? 0 : ((R[d] as number) / b) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 38: {
@@ -713,7 +715,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) | (C[i + 2] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 39: {
@@ -721,7 +723,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) & (C[i + 2] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 40: {
@@ -729,7 +731,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) << ((C[i + 2] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 41: {
@@ -737,7 +739,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) >>> ((C[i + 2] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 42: {
@@ -746,7 +748,7 @@ export class Vm {
             const b = (C[i + 2] as number) >>> 0;
             if (b !== 0) R[d] = ((R[d] as number) >>> 0) % b;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 43: {
@@ -755,7 +757,7 @@ export class Vm {
             const b = C[i + 2] as number;
             if (b !== 0) R[d] = ((R[d] as number) % b) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 44: {
@@ -763,7 +765,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) ^ (C[i + 2] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 45: {
@@ -771,7 +773,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = C[i + 2] as number;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 46: {
@@ -779,7 +781,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) >> ((C[i + 2] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 47: {
@@ -787,7 +789,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = ((R[d] as number) + (R[w >>> 16] as number)) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 48: {
@@ -795,7 +797,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = ((R[d] as number) - (R[w >>> 16] as number)) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 49: {
@@ -803,7 +805,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = Math.imul(R[d] as number, R[w >>> 16] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 50: {
@@ -812,7 +814,7 @@ export class Vm {
             const b = (R[w >>> 16] as number) >>> 0;
             R[d] = b === 0 ? 0 : ((R[d] as number) >>> 0) / b;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 51: {
@@ -821,7 +823,7 @@ export class Vm {
             const b = R[w >>> 16] as number;
             R[d] = b === 0 ? 0 : ((R[d] as number) / b) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 52: {
@@ -829,7 +831,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) | (R[w >>> 16] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 53: {
@@ -837,7 +839,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) & (R[w >>> 16] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 54: {
@@ -845,7 +847,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) << ((R[w >>> 16] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 55: {
@@ -853,7 +855,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) >>> ((R[w >>> 16] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 56: {
@@ -862,7 +864,7 @@ export class Vm {
             const b = (R[w >>> 16] as number) >>> 0;
             if (b !== 0) R[d] = ((R[d] as number) >>> 0) % b;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 57: {
@@ -871,7 +873,7 @@ export class Vm {
             const b = R[w >>> 16] as number;
             if (b !== 0) R[d] = ((R[d] as number) % b) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 58: {
@@ -879,7 +881,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) ^ (R[w >>> 16] as number);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 59: {
@@ -887,7 +889,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = R[w >>> 16] as number;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 60: {
@@ -895,7 +897,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) >> ((R[w >>> 16] as number) & 31);
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 61: {
@@ -903,7 +905,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = -(R[d] as number) | 0;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 62: {
@@ -912,7 +914,7 @@ export class Vm {
             const k = C[i + 2] as number;
             R[d] = ((R[w >>> 16] as number) << k) >> k;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 63: {
@@ -920,17 +922,17 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             R[d] = (R[d] as number) & 0xffff;
             R[d + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 64: {
             // LE32
             R[((w >>> 8) & 0xff) + 1] = 0;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 65: // NOP
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           case 66: // JA
             pc = C[i + 1] as number;
@@ -942,7 +944,7 @@ export class Vm {
             if (R[d] === C[i + 2] && R[d + 1] === C[i + 3]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 68: {
@@ -953,7 +955,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 69: {
@@ -964,7 +966,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 70: {
@@ -976,7 +978,7 @@ export class Vm {
             ) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 71: {
@@ -985,7 +987,7 @@ export class Vm {
             if (R[d] !== C[i + 2] || R[d + 1] !== C[i + 3]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 72: {
@@ -996,7 +998,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 73: {
@@ -1007,7 +1009,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 74: {
@@ -1018,7 +1020,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 75: {
@@ -1029,7 +1031,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 76: {
@@ -1040,7 +1042,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 77: {
@@ -1051,7 +1053,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 78: {
@@ -1061,7 +1063,7 @@ export class Vm {
             if (R[d] === R[s] && R[d + 1] === R[s + 1]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 79: {
@@ -1073,7 +1075,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 80: {
@@ -1085,7 +1087,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 81: {
@@ -1098,7 +1100,7 @@ export class Vm {
             ) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 82: {
@@ -1108,7 +1110,7 @@ export class Vm {
             if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 83: {
@@ -1120,7 +1122,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 84: {
@@ -1132,7 +1134,7 @@ export class Vm {
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 85: {
@@ -1144,7 +1146,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 86: {
@@ -1156,7 +1158,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 87: {
@@ -1168,7 +1170,7 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 88: {
@@ -1180,140 +1182,140 @@ export class Vm {
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           }
           case 89: // JEQ32_K
             if (R[(w >>> 8) & 0xff] === C[i + 2]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 90: // JGT32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 91: // JGE32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 92: // JSET32_K
             if (((R[(w >>> 8) & 0xff] as number) & (C[i + 2] as number)) !== 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 93: // JNE32_K
             if (R[(w >>> 8) & 0xff] !== C[i + 2]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 94: // JSGT32_K
             if ((R[(w >>> 8) & 0xff] as number) > (C[i + 2] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 95: // JSGE32_K
             if ((R[(w >>> 8) & 0xff] as number) >= (C[i + 2] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 96: // JLT32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 97: // JLE32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 98: // JSLT32_K
             if ((R[(w >>> 8) & 0xff] as number) < (C[i + 2] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 99: // JSLE32_K
             if ((R[(w >>> 8) & 0xff] as number) <= (C[i + 2] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 100: // JEQ32_X
             if (R[(w >>> 8) & 0xff] === R[w >>> 16]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 101: // JGT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 102: // JGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 103: // JSET32_X
             if (((R[(w >>> 8) & 0xff] as number) & (R[w >>> 16] as number)) !== 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 104: // JNE32_X
             if (R[(w >>> 8) & 0xff] !== R[w >>> 16]) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 105: // JSGT32_X
             if ((R[(w >>> 8) & 0xff] as number) > (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 106: // JSGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >= (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 107: // JLT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 108: // JLE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 109: // JSLT32_X
             if ((R[(w >>> 8) & 0xff] as number) < (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 110: // JSLE32_X
             if ((R[(w >>> 8) & 0xff] as number) <= (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
               if (n >= lim) lim = this.#checkLimits(n, pc);
-            } else pc++;
+            } else pc = (pc + 1) | 0;
             continue next;
           case 111: {
             // MAY_GOTO: taken once this frame's loop budget is used up.
@@ -1323,7 +1325,7 @@ export class Vm {
               if (n >= lim) lim = this.#checkLimits(n, pc);
             } else {
               mg[depth] = left - 1;
-              pc++;
+              pc = (pc + 1) | 0;
             }
             continue next;
           }
@@ -1335,7 +1337,7 @@ export class Vm {
             n = this.#n;
             lim = this.#lim;
             if (r === CONTINUE) {
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             if (r === STOP) return;
@@ -1359,7 +1361,7 @@ export class Vm {
             n = this.#n;
             lim = this.#lim;
             if (r === STOP) return;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 115: {
@@ -1374,7 +1376,7 @@ export class Vm {
               n = this.#n;
               lim = this.#lim;
               if (r === CONTINUE) {
-                pc++;
+                pc = (pc + 1) | 0;
                 continue next;
               }
               if (r === STOP) return;
@@ -1392,7 +1394,7 @@ export class Vm {
             }
             this.#pushFrame(prog, pc + 1, depth, pc);
             depth++;
-            pc = t;
+            pc = t | 0;
             if (n >= lim) lim = this.#checkLimits(n, pc);
             continue next;
           }
@@ -1422,7 +1424,7 @@ export class Vm {
               const d = (w >>> 8) & 0xff;
               R[d] = (bytes[ri] as Uint8Array)[a] as number;
               R[d + 1] = 0;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 1, false, pc, n);
@@ -1436,7 +1438,7 @@ export class Vm {
               const d = (w >>> 8) & 0xff;
               R[d] = (views[ri] as DataView).getUint16(a, true);
               R[d + 1] = 0;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 2, false, pc, n);
@@ -1450,7 +1452,7 @@ export class Vm {
               const d = (w >>> 8) & 0xff;
               R[d] = (views[ri] as DataView).getInt32(a, true);
               R[d + 1] = 0;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 4, false, pc, n);
@@ -1465,7 +1467,7 @@ export class Vm {
               const v = views[ri] as DataView;
               R[d] = v.getInt32(a, true);
               R[d + 1] = v.getInt32(a + 4, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 8, false, pc, n);
@@ -1480,7 +1482,7 @@ export class Vm {
               const v = (((bytes[ri] as Uint8Array)[a] as number) << 24) >> 24;
               R[d] = v;
               R[d + 1] = v >> 31;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 1, false, pc, n);
@@ -1495,7 +1497,7 @@ export class Vm {
               const v = (views[ri] as DataView).getInt16(a, true);
               R[d] = v;
               R[d + 1] = v >> 31;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 2, false, pc, n);
@@ -1510,7 +1512,7 @@ export class Vm {
               const v = (views[ri] as DataView).getInt32(a, true);
               R[d] = v;
               R[d + 1] = v >> 31;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[s + 1] as number, a, 4, false, pc, n);
@@ -1522,7 +1524,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 1 <= (wl[ri] as number)) {
               (bytes[ri] as Uint8Array)[a] = C[i + 2] as number;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 1, true, pc, n);
@@ -1534,7 +1536,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 2 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt16(a, C[i + 2] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 2, true, pc, n);
@@ -1546,7 +1548,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 4 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt32(a, C[i + 2] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 4, true, pc, n);
@@ -1560,7 +1562,7 @@ export class Vm {
               const v = views[ri] as DataView;
               v.setInt32(a, C[i + 2] as number, true);
               v.setInt32(a + 4, C[i + 3] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 8, true, pc, n);
@@ -1572,7 +1574,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 1 <= (wl[ri] as number)) {
               (bytes[ri] as Uint8Array)[a] = R[w >>> 16] as number;
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 1, true, pc, n);
@@ -1584,7 +1586,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 2 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt16(a, R[w >>> 16] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 2, true, pc, n);
@@ -1596,7 +1598,7 @@ export class Vm {
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 4 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt32(a, R[w >>> 16] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 4, true, pc, n);
@@ -1611,7 +1613,7 @@ export class Vm {
               const s = w >>> 16;
               v.setInt32(a, R[s] as number, true);
               v.setInt32(a + 4, R[s + 1] as number, true);
-              pc++;
+              pc = (pc + 1) | 0;
               continue next;
             }
             throw this.#memFault(R[d + 1] as number, a, 8, true, pc, n);
@@ -1621,7 +1623,7 @@ export class Vm {
             this.#n = n;
             const err = atomic(R, mem, C, i, pc);
             if (err !== undefined) throw err;
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 133: // LD_ABS
@@ -1636,7 +1638,7 @@ export class Vm {
               if (depth === baseDepth) return;
               throw this.#fault("access", "legacy packet load out of bounds inside a subprogram", pc);
             }
-            pc++;
+            pc = (pc + 1) | 0;
             continue next;
           }
           case 136: {
