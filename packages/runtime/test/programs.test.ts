@@ -178,6 +178,22 @@ describe("maps from programs", () => {
     expect(run(rt, "r1 = map rb\nr2 = 5000\nr3 = 0\ncall 131\nexit").r0).toBe(0n);
   });
 
+  it("hash value pointers stay valid guest memory: an update replaces the element, a delete keeps it readable", () => {
+    const rt = createRuntime();
+    const h = rt.createMap({ name: "h", type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 2 });
+    const v = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+    h.sysUpdate(u32le(1), v(5), 0);
+    const p = h.lookup(u32le(1));
+    h.sysUpdate(u32le(1), v(6), 0);
+    // Like a preallocated htab element: the old element still holds the old value...
+    expect(rt.memory.load(p, 8)).toBe(5n);
+    expect(rt.memory.load(h.lookup(u32le(1)), 8)).toBe(6n);
+    const q = h.lookup(u32le(1));
+    expect(h.sysDelete(u32le(1))).toBe(0);
+    // ...and a deleted element's memory can still be read through a pointer taken before.
+    expect(rt.memory.load(q, 8)).toBe(6n);
+  });
+
   it("array of maps: the program looks up the inner map, then a value in it", () => {
     const rt = createRuntime();
     const innerSpec = { name: "inner", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 };

@@ -36,7 +36,10 @@ function probeRead(call: CallContext): number {
   return 0;
 }
 
-/** `probe_read*_str`: copies up to size-1 bytes and a NUL; returns the length with the NUL. */
+/**
+ * `probe_read*_str`: copies up to size-1 bytes and a NUL; returns the length with the NUL. A fault
+ * anywhere in the string zeroes the destination and returns -EFAULT, as the kernel's nofault copy.
+ */
 function probeReadStr(call: CallContext): number {
   const dst = call.arg(1);
   const size = call.argU32(2);
@@ -46,11 +49,8 @@ function probeReadStr(call: CallContext): number {
   for (let i = 0; i < size - 1; i++) {
     const b = readOrFault(call, src + BigInt(i), 1);
     if (!b) {
-      if (i === 0) {
-        call.memory.store(dst, 1, 0n);
-        return -Errno.EFAULT;
-      }
-      break;
+      call.memory.write(dst, new Uint8Array(size));
+      return -Errno.EFAULT;
     }
     if (b[0] === 0) break;
     out.push(b[0] as number);
