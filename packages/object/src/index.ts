@@ -14,3 +14,26 @@ export type {
 export { readElf } from "./elf/read.js";
 export type { ElfErrorKind } from "./error.js";
 export { ElfError } from "./error.js";
+export type {
+  AppliedRelocation,
+  LoadedObject,
+  LoadedProgram,
+  LoadOptions,
+  ProgramLine,
+  ResolvedExtern,
+} from "./loader/load.js";
+export { loadObject } from "./loader/load.js";
+export type {
+  BpfObject,
+  ExternKind,
+  ObjectExtern,
+  ObjectProgram,
+  ProgramRelocation,
+  RelocationKind,
+} from "./loader/object.js";
+export type { OpenOptions } from "./loader/open.js";
+export { internalMapName, objectNameFromPath, openObject } from "./loader/open.js";
+export type { MapOrigin, ObjectMap } from "./maps/map.js";
+export { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MAP_TYPE_NAMES, mapTypeName } from "./maps/map-types.js";
+export type { SecDef } from "./programs/sec-def.js";
+export { findSecDef, PROG_TYPE_NAMES, SEC_DEFS } from "./programs/sec-def.js";

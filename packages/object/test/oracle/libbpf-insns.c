@@ -1,0 +1,131 @@
+// Parity oracle: opens a BPF object with the system libbpf (Debian: 1.1), loads it into the
+// running kernel and prints, as one JSON object on stdout, the maps libbpf created and the final
+// instruction stream of every program (bpf_program__insns after bpf_object__load). Map fds are
+// recovered from libbpf's debug output so the caller can turn them back into map indices.
+// Build: gcc -O1 -o libbpf-insns libbpf-insns.c -lbpf
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FDS 512
+static struct {
+	char name[64];
+	int fd;
+} created[MAX_FDS];
+static int ncreated;
+static char first_warn[1024];
+
+static int on_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[1024];
+	vsnprintf(line, sizeof(line), fmt, args);
+	const char *p = strstr(line, "map '");
+	const char *q = strstr(line, "': created successfully, fd=");
+	if (p && q && q > p && ncreated < MAX_FDS) {
+		size_t n = (size_t)(q - (p + 5));
+		if (n >= sizeof(created[0].name))
+			n = sizeof(created[0].name) - 1;
+		memcpy(created[ncreated].name, p + 5, n);
+		created[ncreated].name[n] = 0;
+		created[ncreated].fd = atoi(q + strlen("': created successfully, fd="));
+		ncreated++;
+	}
+	if (level == LIBBPF_WARN && !first_warn[0]) {
+		snprintf(first_warn, sizeof(first_warn), "%s", line);
+		char *nl = strchr(first_warn, '\n');
+		if (nl)
+			*nl = 0;
+	}
+	return 0;
+}
+
+static void put_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int fd_of(const char *name)
+{
+	for (int i = ncreated - 1; i >= 0; i--)
+		if (strcmp(created[i].name, name) == 0)
+			return created[i].fd;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s OBJ\n", argv[0]);
+		return 2;
+	}
+	libbpf_set_print(on_print);
+	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj) {
+		printf("{\"open\":false,\"error\":");
+		put_str(first_warn[0] ? first_warn : strerror(errno));
+		printf("}\n");
+		return 0;
+	}
+	int err = bpf_object__load(obj);
+	printf("{\"open\":true,\"loaded\":%s,\"error\":", err ? "false" : "true");
+	put_str(err ? first_warn : "");
+	printf(",\"maps\":[");
+	struct bpf_map *map;
+	int first = 1;
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_map__fd(map);
+		int have = 0;
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			have = 1;
+		printf("%s{\"name\":", first ? "" : ",");
+		put_str(bpf_map__name(map));
+		printf(",\"type\":%u,\"keySize\":%u,\"valueSize\":%u,\"maxEntries\":%u,\"flags\":%u",
+		       have ? info.type : (unsigned)bpf_map__type(map),
+		       have ? info.key_size : bpf_map__key_size(map),
+		       have ? info.value_size : bpf_map__value_size(map),
+		       have ? info.max_entries : bpf_map__max_entries(map),
+		       have ? info.map_flags : bpf_map__map_flags(map));
+		printf(",\"kernel\":%s,\"autocreate\":%s,\"fd\":%d}", have ? "true" : "false",
+		       bpf_map__autocreate(map) ? "true" : "false", fd >= 0 ? fd : fd_of(bpf_map__name(map)));
+		first = 0;
+	}
+	printf("],\"programs\":[");
+	struct bpf_program *prog;
+	first = 1;
+	bpf_object__for_each_program(prog, obj) {
+		printf("%s{\"name\":", first ? "" : ",");
+		put_str(bpf_program__name(prog));
+		printf(",\"section\":");
+		put_str(bpf_program__section_name(prog));
+		printf(",\"type\":%d,\"expectedAttachType\":%d,\"autoload\":%s,\"insns\":\"",
+		       (int)bpf_program__type(prog), (int)bpf_program__expected_attach_type(prog),
+		       bpf_program__autoload(prog) ? "true" : "false");
+		const unsigned char *p = (const unsigned char *)bpf_program__insns(prog);
+		size_t n = bpf_program__insn_cnt(prog) * sizeof(struct bpf_insn);
+		for (size_t i = 0; p && i < n; i++)
+			printf("%02x", p[i]);
+		printf("\"}");
+		first = 0;
+	}
+	printf("]}\n");
+	bpf_object__close(obj);
+	return 0;
+}
