@@ -394,7 +394,14 @@ export class Runtime {
     for (let i = 0; i < repeat; i++) {
       if (ctx) ctx.release();
       ctx = contextFor(prog.type, this.memory, input);
-      const result = this.vm.run(prog.program, { args: [ctx.r1], packet: ctx.packet });
+      let result: { r0: bigint; stats: RunStats };
+      try {
+        result = this.vm.run(prog.program, { args: [ctx.r1], packet: ctx.packet });
+      } catch (error) {
+        // A faulting run leaves no context regions behind.
+        ctx.release();
+        throw error;
+      }
       total += result.stats.wallNs;
       insns = result.stats.insns;
       last = result;
