@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseLlvm } from "@bpfkit/bpf-isa";
 import { describe, expect, it } from "vitest";
 import { hasKernelOracle, skipReason } from "../../../scripts/test-env.js";
 import { createRuntime, type MapSpec, MapType, type Runtime } from "../src/index.js";
@@ -202,6 +203,25 @@ function scenarios(cpus: number): Scenario[] {
       ],
     },
     {
+      // The first program stored fixes the array's program type; another type is refused.
+      name: "prog_array",
+      map: { type: MapType.PROG_ARRAY, key: 4, value: 4, max: 2 },
+      ops: [
+        ["lookup", k4(0), 0],
+        ["update_fd", k4(0), "prog_socket_filter", NOEXIST],
+        ["update_fd", k4(0), "nofd", ANY],
+        ["update_fd", k4(2), "prog_socket_filter", ANY],
+        ["update_fd", k4(0), "prog_socket_filter", ANY],
+        ["update_fd", k4(1), "prog_xdp", ANY],
+        ["update_fd", k4(1), "prog_socket_filter", EXIST],
+        ["delete", k4(1)],
+        ["delete", k4(2)],
+        ["delete", k4(0)],
+        ["delete", k4(0)],
+        ["next", k4(0)],
+      ],
+    },
+    {
       name: "hash_of_maps",
       map: { type: MapType.HASH_OF_MAPS, key: 4, value: 4, max: 1, inner },
       ops: [
@@ -266,8 +286,11 @@ function runModel(rt: Runtime, sc: Scenario): { create: number; results: [number
       case "update_fd": {
         let fd = extra.get(String(b));
         if (fd === undefined) {
-          const innerSpec = specOf(sc.map.inner as Scenario["map"], `${sc.name}.${b}`);
-          if (b === "inner") fd = rt.fd(rt.createMap(innerSpec));
+          const innerSpec = specOf(sc.map.inner ?? sc.map, `${sc.name}.${b}`);
+          if (String(b).startsWith("prog_")) {
+            const type = String(b).slice(5) as "socket_filter" | "xdp";
+            fd = rt.fd(rt.load({ name: String(b), type, insns: parseLlvm("r0 = 0\nexit") }));
+          } else if (b === "inner") fd = rt.fd(rt.createMap(innerSpec));
           else if (b === "bad")
             fd = rt.fd(rt.createMap({ ...innerSpec, valueSize: innerSpec.valueSize + 8 }));
           else fd = 9999;
@@ -325,7 +348,9 @@ describe.skipIf(
       const strip = (r: typeof model) => ({
         create: r.create,
         results: r.results.map(([e, v], j) =>
-          sc.map.inner || (hashed && sc.ops[j]?.[0] === "next") ? [e, null] : [e, v],
+          sc.map.inner || sc.map.type === MapType.PROG_ARRAY || (hashed && sc.ops[j]?.[0] === "next")
+            ? [e, null]
+            : [e, v],
         ),
       });
       const labelled = (r: typeof model) =>

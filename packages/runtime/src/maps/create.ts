@@ -76,8 +76,16 @@ export function createMap(spec: MapSpec, host: MapFactoryHost): BpfMap {
       return new HashMap(spec, host, false, true);
     case MapType.LRU_PERCPU_HASH:
       return new HashMap(spec, host, true, true);
-    case MapType.PROG_ARRAY:
-      return new FdMap(spec, host, host.resolveFd, (t): t is FdTarget => host.isProgram(t));
+    case MapType.PROG_ARRAY: {
+      // The first program stored fixes the type every later one must have (bpf_prog_map_compatible).
+      let owner: string | undefined;
+      return new FdMap(spec, host, host.resolveFd, (t): t is FdTarget => {
+        if (!host.isProgram(t)) return false;
+        const type = (t as { type?: string }).type;
+        owner ??= type;
+        return owner === type;
+      });
+    }
     case MapType.ARRAY_OF_MAPS:
     case MapType.HASH_OF_MAPS: {
       const inner = spec.inner;

@@ -4,7 +4,7 @@
 stdin: [{"map": {"type", "key", "value", "max", "flags", "inner"?}, "ops": [[op, ...args]]}]
 ops: ["update", keyhex|null, valuehex, flags], ["lookup", keyhex|null, flags], ["delete", keyhex|null],
      ["next", keyhex|null], ["lookup_and_delete", keyhex|null, flags], ["freeze"],
-     ["update_fd", keyhex, "inner"|"bad"|"nofd", flags]
+     ["update_fd", keyhex, "inner"|"bad"|"nofd"|"prog_socket_filter"|"prog_xdp", flags]
 stdout: [{"create": errno, "results": [[errno, valuehex|null]]}]; errno 0 means success.
 Needs root (bpf() with CAP_BPF).
 """
@@ -69,6 +69,8 @@ def run(sc):
                     bad = dict(m["inner"])
                     bad["value"] = bad["value"] + 8
                     extra[which] = create(bad)[0]
+                elif which.startswith("prog_"):
+                    extra[which] = load_prog(which[5:])
                 else:
                     extra[which] = 9999
             k, v = buf(op[1], m["key"]), ctypes.create_string_buffer(struct.pack("<I", extra[which]), 4)
@@ -96,6 +98,19 @@ def run(sc):
         if x != 9999 and x >= 0:
             os.close(x)
     return {"create": 0, "results": results}
+
+
+def load_prog(kind):
+    """A two-instruction program (r0 = 0; exit) of type socket_filter or xdp: a prog_array value."""
+    code = ctypes.create_string_buffer(bytes.fromhex("b700000000000000" "9500000000000000"), 16)
+    lic = ctypes.create_string_buffer(b"GPL")
+    ptype = {"socket_filter": 1, "xdp": 6}[kind]
+    attr = struct.pack("<IIQQIIQII16s", ptype, 2, ctypes.addressof(code), ctypes.addressof(lic), 0, 0, 0, 0, 0,
+                       b"rt_oracle")
+    fd, err = bpf(5, attr)
+    if fd < 0:
+        raise SystemExit(f"cannot load a {kind} program: errno {err}")
+    return fd
 
 
 def range_of_possible():
