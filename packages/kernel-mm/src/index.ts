@@ -16,7 +16,10 @@ export {
 } from "./mm/layout.js";
 export {
   DEFAULT_MAX_MAP_COUNT,
+  DEFAULT_MMAP_BASE,
   type LockVmaResult,
+  MMAP_MIN_ADDR,
+  type MmapRequest,
   MmStruct,
   VMA_LOCK_OFFSET,
   VMA_REF_LIMIT,

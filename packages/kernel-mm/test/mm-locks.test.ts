@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MmStruct, RwSemaphore, VMA_LOCK_OFFSET, VmArea } from "../src/index.js";
+import { MmStruct, RwSemaphore, VMA_LOCK_OFFSET, VmArea, validateTree } from "../src/index.js";
 
 describe("mmap_lock (rw_semaphore model, spec 4.2)", () => {
   it("count word: 0x100 per reader, bit 0 for the writer, waiters flag", () => {
@@ -115,5 +115,62 @@ describe("mm references (spec 4.1)", () => {
     expect(mm.freed).toBe(false);
     mm.mmdrop();
     expect(mm.freed).toBe(true);
+  });
+});
+
+describe("mmap / munmap writers (spec 3 regimes, 7.10)", () => {
+  it("munmap splits straddling VMAs with the kernel's pgoff rule and keeps map_count", () => {
+    const mm = new MmStruct();
+    const a = mm.mmap({ length: 0x10000n, flags: 0x100073n });
+    expect(a.vmPgoff).toBe(a.vmStart >> 12n);
+    expect(mm.mapCount).toBe(1);
+    const seq = mm.mmLockSeq;
+    mm.munmap(a.vmStart + 0x4000n, 0x2000n);
+    expect(mm.mmLockSeq).toBe(seq + 2);
+    const [head, tail] = mm.vmas();
+    expect(mm.mapCount).toBe(2);
+    expect(head).toBe(a);
+    expect([head?.vmStart, head?.vmEnd]).toEqual([a.vmStart, a.vmStart + 0x4000n]);
+    expect(tail?.vmStart).toBe(a.vmStart + 0x6000n);
+    expect(tail?.vmPgoff).toBe((a.vmStart >> 12n) + 6n);
+    expect(tail?.vmLockSeq).toBeLessThan(mm.mmLockSeq);
+    mm.munmap(a.vmStart, 0x10000n);
+    expect(mm.mapCount).toBe(0);
+    expect(head?.detached).toBe(true);
+    expect(mm.mmMt.empty || mm.vmas().length === 0).toBe(true);
+  });
+
+  it("a writer that would wait for per-VMA readers reports EAGAIN and changes nothing", () => {
+    const mm = new MmStruct();
+    const a = mm.mmap({ length: 0x4000n, flags: 0x73n });
+    expect(mm.lockVmaUnderRcu(a.vmStart).outcome).toBe("locked");
+    expect(() => mm.munmap(a.vmStart, 0x1000n)).toThrow(/would wait/);
+    expect(mm.vmas()).toEqual([a]);
+    mm.vmaEndRead(a);
+    const [start, pgoff] = [a.vmStart, a.vmPgoff];
+    mm.munmap(a.vmStart, 0x1000n);
+    // Unmapping the head moves vm_start up and vm_pgoff with it.
+    expect([a.vmStart, a.vmPgoff]).toEqual([start + 0x1000n, pgoff + 1n]);
+  });
+
+  it("an RCU iterator interleaved with an mmap/munmap loop never returns overlapping or decreasing VMAs", () => {
+    const mm = new MmStruct();
+    for (let i = 0; i < 300; i++) mm.mmap({ length: BigInt(0x1000 * (1 + (i % 5))), flags: 0x100073n });
+    const it = mm.iterator(0n);
+    let prevEnd = 0n;
+    let seen = 0;
+    let step = 0;
+    for (let v = it.next(); v !== null; v = it.next()) {
+      expect(v.vmStart >= prevEnd).toBe(true);
+      prevEnd = v.vmEnd;
+      seen++;
+      const victim = mm.vmas()[(step * 13) % mm.mapCount];
+      if (victim && victim !== v) mm.munmap(victim.vmStart, 0x1000n);
+      mm.mmap({ length: 0x3000n, flags: 0x100073n });
+      step++;
+    }
+    expect(seen).toBeGreaterThan(100);
+    expect(mm.vmas().length).toBe(mm.mapCount);
+    expect(validateTree(mm.mmMt)).toEqual([]);
   });
 });

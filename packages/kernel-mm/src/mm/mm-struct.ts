@@ -1,15 +1,32 @@
 import { Errno, KernelMmError } from "../errors.js";
 import { MAX, MM_MT_FLAGS, XA_ZERO_ENTRY } from "../maple/constants.js";
+import { emptyAreaRev } from "../maple/gap.js";
 import { MaState } from "../maple/state.js";
 import { MapleTree } from "../maple/tree.js";
 import { RwSemaphore, type RwsemWaiter } from "./rwsem.js";
-import type { VmArea } from "./vma.js";
+import { VmArea, type VmFile } from "./vma.js";
 import { VmaIterator } from "./vma-iterator.js";
 
 /** `VMA_LOCK_OFFSET`: added to `vm_refcnt` by a writer waiting for readers (6.18). */
 export const VMA_LOCK_OFFSET = 0x40000000;
 /** `VMA_REF_LIMIT`: readers may not push `vm_refcnt` past this (a writer's offset is present). */
 export const VMA_REF_LIMIT = 0x3fffffff;
+/** Default `mmap_min_addr` (64 KiB): the lowest address `mmap` hands out. */
+export const MMAP_MIN_ADDR = 0x10000n;
+/** Top of the top-down mmap area used when no base is given (below a 4-level stack). */
+export const DEFAULT_MMAP_BASE = 0x7f0000000000n;
+
+/** Arguments of `MmStruct.mmap`. */
+export interface MmapRequest {
+  length: bigint;
+  flags: bigint;
+  /** MAP_FIXED address; otherwise the highest free window below `mmapBase` is used. */
+  addr?: bigint;
+  file?: VmFile | null;
+  pgoff?: bigint;
+  name?: string;
+}
+
 /** `vm.max_map_count` default. */
 export const DEFAULT_MAX_MAP_COUNT = 65530;
 
@@ -42,6 +59,7 @@ export class MmStruct {
   brk = 0n;
   startStack = 0n;
   maxMapCount = DEFAULT_MAX_MAP_COUNT;
+  mmapBase = DEFAULT_MMAP_BASE;
   /** Set once `mmput` dropped the last user and `exit_mmap` ran. */
   exited = false;
   /** Freed once `mm_count` dropped to zero. */
@@ -211,6 +229,110 @@ export class MmStruct {
     this.mmMt.store(vma.vmStart, vma.vmEnd - 1n, null);
     vma.vmRefcnt = 0;
     this.mapCount--;
+  }
+
+  /**
+   * `mmap`: places a new VMA (top-down below `mmapBase` unless `addr` is given, MAP_FIXED-style
+   * replacing what is there) inside one mmap write section. Anonymous VMAs get `pgoff = start >> 12`.
+   */
+  mmap(req: MmapRequest): VmArea {
+    const pages = (req.length + 0xfffn) >> 12n;
+    if (pages === 0n) throw new KernelMmError("mmap of length 0", Errno.EINVAL, "mmap");
+    return this.inWriteSection(() => {
+      let start: bigint;
+      if (req.addr !== undefined) {
+        start = req.addr;
+        this.unmapRange(start, start + (pages << 12n));
+      } else {
+        const w = emptyAreaRev(this.mmMt, MMAP_MIN_ADDR, this.mmapBase - 1n, pages << 12n);
+        start = w.index;
+      }
+      const vma = new VmArea({
+        start,
+        end: start + (pages << 12n),
+        flags: req.flags,
+        file: req.file ?? null,
+        pgoff: req.file ? (req.pgoff ?? 0n) : start >> 12n,
+        name: req.name ?? "",
+      });
+      this.insertVma(vma);
+      return vma;
+    });
+  }
+
+  /** `munmap`: removes `[start, start + length)`, splitting VMAs that straddle either end. */
+  munmap(start: bigint, length: bigint): number {
+    const end = start + ((length + 0xfffn) & ~0xfffn);
+    return this.inWriteSection(() => this.unmapRange(start, end));
+  }
+
+  private inWriteSection<T>(fn: () => T): T {
+    if (this.mmapWriteLocked) return fn();
+    if (!this.mmapWriteTrylock("mmap")) {
+      throw new KernelMmError("mmap_lock is held: the writer would sleep", Errno.EAGAIN, "mmap_write_lock");
+    }
+    try {
+      return fn();
+    } finally {
+      this.mmapWriteUnlock();
+    }
+  }
+
+  /** Unmaps `[start, end)` under the write lock; returns how many VMAs were removed or split. */
+  private unmapRange(start: bigint, end: bigint): number {
+    const hit: VmArea[] = [];
+    const it = this.iterator(start);
+    for (let v = it.find(end); v !== null; v = it.find(end)) hit.push(v);
+    if (hit.length === 0) return 0;
+    // vma_start_write would sleep until these VMAs' readers leave: a step-by-step simulation
+    // cannot sleep, so it reports the contention instead of changing anything.
+    const busy = hit.find((v) => (v.vmRefcnt & VMA_REF_LIMIT) > 1);
+    if (busy) {
+      throw new KernelMmError(
+        `VMA at 0x${busy.vmStart.toString(16)} has per-VMA readers: the writer would wait`,
+        Errno.EAGAIN,
+        "vma_start_write",
+      );
+    }
+    for (const v of hit) this.vmaStartWrite(v);
+    this.mmMt.store(start, end - 1n, null);
+    for (const v of hit) {
+      const keepLeft = v.vmStart < start;
+      const keepRight = v.vmEnd > end;
+      if (keepLeft && keepRight) {
+        // __split_vma: the original keeps the head, a new VMA takes the tail with its pgoff.
+        const tail = this.splitOff(v, end);
+        v.vmEnd = start;
+        this.mmMt.store(tail.vmStart, tail.vmEnd - 1n, tail);
+        tail.vmMm = this;
+        tail.vmRefcnt = 1;
+        tail.vmLockSeq = this.mmLockSeq;
+        this.mapCount++;
+      } else if (keepLeft) {
+        v.vmEnd = start;
+      } else if (keepRight) {
+        v.vmPgoff += (end - v.vmStart) >> 12n;
+        v.vmStart = end;
+      } else {
+        v.vmRefcnt = 0;
+        this.mapCount--;
+      }
+    }
+    return hit.length;
+  }
+
+  private splitOff(v: VmArea, at: bigint): VmArea {
+    return new VmArea({
+      start: at,
+      end: v.vmEnd,
+      flags: v.vmFlags,
+      pgoff: v.vmPgoff + ((at - v.vmStart) >> 12n),
+      file: v.vmFile,
+      name: v.name,
+      anonName: v.anonName,
+      pgoffSource: v.pgoffSource,
+      anonVma: v.anonVma,
+    });
   }
 
   /** `find_vma`: the first VMA with `vm_end > addr`. */
