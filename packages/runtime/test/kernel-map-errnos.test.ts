@@ -9,7 +9,15 @@ import { createRuntime, type MapSpec, MapType, type Runtime } from "../src/index
 /** One scenario: a map and a list of bpf() commands, run on the live kernel and on the runtime. */
 interface Scenario {
   name: string;
-  map: { type: number; key: number; value: number; max: number; flags?: number; inner?: Scenario["map"] };
+  map: {
+    type: number;
+    key: number;
+    value: number;
+    max: number;
+    flags?: number;
+    btf?: boolean;
+    inner?: Scenario["map"];
+  };
   ops: (string | number | null)[][];
 }
 
@@ -222,6 +230,36 @@ function scenarios(cpus: number): Scenario[] {
       ],
     },
     {
+      // Keys are pidfds in the kernel ("self": this process, "badfd": not a file) and pids here.
+      name: "task_storage",
+      map: { type: MapType.TASK_STORAGE, key: 4, value: 8, max: 0, flags: 1, btf: true },
+      ops: [
+        ["lookup", "self", 0],
+        ["update", "self", v8(1), EXIST],
+        ["update", "self", v8(1), NOEXIST],
+        ["update", "self", v8(2), NOEXIST],
+        ["update", "self", v8(3), EXIST],
+        ["update", "self", v8(3), 3],
+        ["lookup", "self", 0],
+        ["lookup", "badfd", 0],
+        ["update", "badfd", v8(3), ANY],
+        ["delete", "badfd"],
+        ["next", null],
+        ["delete", "self"],
+        ["delete", "self"],
+      ],
+    },
+    {
+      name: "task_storage with max_entries",
+      map: { type: MapType.TASK_STORAGE, key: 4, value: 8, max: 1, flags: 1, btf: true },
+      ops: [],
+    },
+    {
+      name: "task_storage preallocated",
+      map: { type: MapType.TASK_STORAGE, key: 4, value: 8, max: 0, btf: true },
+      ops: [],
+    },
+    {
       name: "hash_of_maps",
       map: { type: MapType.HASH_OF_MAPS, key: 4, value: 4, max: 1, inner },
       ops: [
@@ -249,8 +287,14 @@ function scenarios(cpus: number): Scenario[] {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
-const unhex = (s: string | number | null | undefined): Uint8Array | undefined =>
-  s === null || s === undefined ? undefined : new Uint8Array(Buffer.from(String(s), "hex"));
+/** The pid that stands for the kernel side's "self" pidfd in the runtime's snapshot. */
+const SELF_PID = 4242;
+const unhex = (s: string | number | null | undefined): Uint8Array | undefined => {
+  if (s === null || s === undefined) return undefined;
+  if (s === "self") return new Uint8Array(new Int32Array([SELF_PID]).buffer);
+  if (s === "badfd") return new Uint8Array(new Int32Array([9999]).buffer);
+  return new Uint8Array(Buffer.from(String(s), "hex"));
+};
 
 function specOf(m: Scenario["map"], name: string): MapSpec {
   return {
@@ -336,7 +380,10 @@ describe.skipIf(
     : [];
   list.forEach((sc, i) => {
     it(sc.name, () => {
-      const rt = createRuntime({ cpus });
+      const rt = createRuntime({
+        cpus,
+        snapshot: { tasks: [{ pid: SELF_PID, tgid: SELF_PID, comm: "self" }] },
+      });
       const model = runModel(rt, sc);
       const live = kernel[i] as (typeof kernel)[number];
       // Map-in-map lookups give kernel map ids, which differ between the two; compare errnos there.

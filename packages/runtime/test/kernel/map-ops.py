@@ -21,16 +21,40 @@ def bpf(cmd, attr):
     return (r, 0) if r >= 0 else (-1, ctypes.get_errno())
 
 
+def int_btf():
+    """BTF with [1] int (4 bytes) and [2] long (8 bytes): key and value types for task storage."""
+    types = struct.pack("<III", 1, 1 << 24, 4) + struct.pack("<I", (1 << 24) | 32)
+    types += struct.pack("<III", 5, 1 << 24, 8) + struct.pack("<I", (1 << 24) | 64)
+    strs = b"\0int\0long\0"
+    hdr = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strs))
+    blob = ctypes.create_string_buffer(hdr + types + strs)
+    fd, err = bpf(18, struct.pack("<QQIII", ctypes.addressof(blob), 0, len(blob.raw) - 1, 0, 0))
+    if fd < 0:
+        raise SystemExit(f"BTF_LOAD failed: errno {err}")
+    return fd
+
+
 def create(m):
     inner_fd = create(m["inner"])[0] if "inner" in m else 0
-    attr = struct.pack("<IIIIIII16s", m["type"], m["key"], m["value"], m["max"], m.get("flags", 0),
-                       inner_fd, 0, b"rt_oracle")
+    btf = (int_btf(), 1, 2) if m.get("btf") else (0, 0, 0)
+    attr = struct.pack("<IIIIIII16sIIII", m["type"], m["key"], m["value"], m["max"], m.get("flags", 0),
+                       inner_fd, 0, b"rt_oracle", 0, *btf)
     return bpf(MAP_CREATE, attr)
 
 
+SELF_PIDFD = None
+
+
 def buf(hexstr, size):
+    global SELF_PIDFD
     if hexstr is None:
         return None
+    if hexstr in ("self", "badfd"):
+        # Task storage keys are pidfds: "self" is this process, "badfd" no open file.
+        if hexstr == "self" and SELF_PIDFD is None:
+            SELF_PIDFD = os.pidfd_open(os.getpid())
+        fd = SELF_PIDFD if hexstr == "self" else 9999
+        return ctypes.create_string_buffer(struct.pack("<i", fd), 4)
     b = bytes.fromhex(hexstr)
     return ctypes.create_string_buffer(b, max(len(b), size, 1))
 
