@@ -229,6 +229,22 @@ function scenarios(cpus: number): Scenario[] {
         ["next", k4(0)],
       ],
     },
+    ...[MapType.ARRAY, MapType.HASH, MapType.PERCPU_HASH].map((type) => ({
+      // Values are struct { struct bpf_spin_lock l; int x; long y }: BPF_F_LOCK applies to array
+      // and hash maps; user space never sees or writes the lock word.
+      name: `${MapType.ARRAY === type ? "array" : type === MapType.HASH ? "hash" : "percpu_hash"} with a spin lock`,
+      map: { type, key: 4, value: 16, max: 4, btf: "lock" as const },
+      ops: [
+        ["update", k4(1), "ffffffff0200000003000000000000ff", LOCK],
+        ["update", k4(1), "ffffffff0200000003000000000000ff", ANY],
+        ["update", k4(1), "ffffffff0400000005000000000000ff", LOCK | EXIST],
+        ["update", k4(2), "ffffffff0400000005000000000000ff", LOCK | NOEXIST],
+        ["lookup", k4(1), LOCK],
+        ["lookup", k4(1), 0],
+        ["lookup", k4(2), LOCK],
+        ["lookup_and_delete", k4(2), LOCK],
+      ] as Scenario["ops"],
+    })),
     {
       // Keys are pidfds in the kernel ("self": this process, "badfd": not a file) and pids here.
       name: "task_storage",
@@ -305,6 +321,7 @@ function specOf(m: Scenario["map"], name: string): MapSpec {
     maxEntries: m.max,
     flags: m.flags,
     inner: m.inner ? specOf(m.inner, `${name}.inner`) : undefined,
+    spinLockOffset: m.btf === "lock" ? 0 : undefined,
   };
 }
 

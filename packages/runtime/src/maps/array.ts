@@ -69,6 +69,7 @@ export class ArrayMap extends BpfMap {
         );
     } else {
       bytes.set(value.subarray(0, this.valueSize), this.offsetOf(i));
+      this.keepLock(bytes, this.offsetOf(i));
     }
     return 0;
   }

@@ -23,6 +23,16 @@ const PAGE_SIZE = 4096;
 export function checkMapSpec(spec: MapSpec): number {
   const { keySize: k, valueSize: v, maxEntries: n } = spec;
   const flags = spec.flags ?? 0;
+  const err = checkSizes(spec, k, v, n, flags);
+  if (err !== 0) return err;
+  // A bpf_spin_lock in the value is only supported by these map types (map_check_btf).
+  if (spec.spinLockOffset !== undefined && !LOCK_TYPES.has(spec.type)) return -Errno.EOPNOTSUPP;
+  return 0;
+}
+
+const LOCK_TYPES = new Set<number>([MapType.HASH, MapType.ARRAY, MapType.TASK_STORAGE]);
+
+function checkSizes(spec: MapSpec, k: number, v: number, n: number, flags: number): number {
   switch (spec.type) {
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:

@@ -88,6 +88,7 @@ export class HashMap extends BpfMap {
     const bytes = this.slab.bytes;
     if (!this.#percpu) {
       bytes.set(value.subarray(0, this.valueSize), this.#offset(slot, 0));
+      this.keepLock(bytes, this.#offset(slot, 0));
       return;
     }
     for (let cpu = 0; cpu < this.host.nrCpus; cpu++) {

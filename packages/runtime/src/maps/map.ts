@@ -188,6 +188,15 @@ export abstract class BpfMap {
     return 0;
   }
 
+  /**
+   * Writing a value never touches its `struct bpf_spin_lock` (the kernel's copy_map_value skips
+   * special fields), so the lock word stays 0, unlocked, which is also what lookups show.
+   */
+  protected keepLock(bytes: Uint8Array, at: number): void {
+    const lock = this.spec.spinLockOffset;
+    if (lock !== undefined) bytes.fill(0, at + lock, at + lock + 4);
+  }
+
   /** Keys are copied like `__bpf_copy_key`: a map without keys refuses a key pointer. */
   protected copyKey(key: Uint8Array | undefined): Uint8Array | number {
     if (this.keySize === 0) return key === undefined ? new Uint8Array(0) : -Errno.EINVAL;

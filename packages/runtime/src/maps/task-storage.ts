@@ -66,8 +66,10 @@ export class TaskStorageMap extends BpfMap {
     const exists = this.#values.has(owner.address);
     if (exists && (flags & ~UpdateFlag.LOCK) === UpdateFlag.NOEXIST) return -Errno.EEXIST;
     if (!exists && (flags & ~UpdateFlag.LOCK) === UpdateFlag.EXIST) return -Errno.ENOENT;
-    const address = this.get(owner, undefined, true);
-    this.host.memory.write(address, value.subarray(0, this.valueSize));
+    this.get(owner, undefined, true);
+    const region = this.#values.get(owner.address)!.region;
+    region.bytes.set(value.subarray(0, this.valueSize));
+    this.keepLock(region.bytes, 0);
     return 0;
   }
 

@@ -22,10 +22,13 @@ def bpf(cmd, attr):
 
 
 def int_btf():
-    """BTF with [1] int (4 bytes) and [2] long (8 bytes): key and value types for task storage."""
+    """BTF: [1] int, [2] long, [3] struct bpf_spin_lock {int val}, [4] struct val {lock l; int x; long y}."""
     types = struct.pack("<III", 1, 1 << 24, 4) + struct.pack("<I", (1 << 24) | 32)
     types += struct.pack("<III", 5, 1 << 24, 8) + struct.pack("<I", (1 << 24) | 64)
-    strs = b"\0int\0long\0"
+    types += struct.pack("<III", 10, (4 << 24) | 1, 4) + struct.pack("<III", 24, 1, 0)
+    types += struct.pack("<III", 0, (4 << 24) | 3, 16) + struct.pack("<III", 28, 3, 0)
+    types += struct.pack("<III", 30, 1, 32) + struct.pack("<III", 32, 2, 64)
+    strs = b"\0int\0long\0bpf_spin_lock\0val\0l\0x\0y\0"
     hdr = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strs))
     blob = ctypes.create_string_buffer(hdr + types + strs)
     fd, err = bpf(18, struct.pack("<QQIII", ctypes.addressof(blob), 0, len(blob.raw) - 1, 0, 0))
@@ -36,7 +39,7 @@ def int_btf():
 
 def create(m):
     inner_fd = create(m["inner"])[0] if "inner" in m else 0
-    btf = (int_btf(), 1, 2) if m.get("btf") else (0, 0, 0)
+    btf = (int_btf(), 1, 4 if m.get("btf") == "lock" else 2) if m.get("btf") else (0, 0, 0)
     attr = struct.pack("<IIIIIII16sIIII", m["type"], m["key"], m["value"], m["max"], m.get("flags", 0),
                        inner_fd, 0, b"rt_oracle", 0, *btf)
     return bpf(MAP_CREATE, attr)
