@@ -20,6 +20,8 @@ const HB = REGION_HI_BASE | 0;
 const CODE_HI_I32 = CODE_HI | 0;
 /** Instructions between two wall-clock checks when a time limit is set. */
 const TIME_CHECK_INTERVAL = 1 << 20;
+/** Instructions between folds of the loop's int32 counter when no time limit is set. */
+const FOLD_INTERVAL = 1 << 30;
 /** Return codes of the call slow paths. */
 const CONTINUE = 0;
 const STOP = 1;
@@ -80,6 +82,8 @@ export class Vm {
   // State shared between the interpreter loop and its slow paths.
   #prog: Program | undefined;
   #depth = 0;
+  // Instructions executed: #nBase (folded at limit checks) plus #n, which the loop keeps in an int32.
+  #nBase = 0;
   #n = 0;
   #lim = Number.POSITIVE_INFINITY;
   #maxInsns = Number.POSITIVE_INFINITY;
@@ -135,6 +139,7 @@ export class Vm {
     this.#enterFrame(0);
     this.#prog = program;
     this.#depth = 0;
+    this.#nBase = 0;
     this.#n = 0;
     this.#stats = emptyStats();
     this.#packet = options.packet;
@@ -143,7 +148,7 @@ export class Vm {
     const start = process.hrtime.bigint();
     this.#deadline =
       this.#timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + this.#timeLimitMs;
-    this.#lim = this.#nextLimit(0);
+    this.#lim = this.#nextLimit();
     this.#running = true;
     try {
       this.#tracer = options.trace;
@@ -160,7 +165,7 @@ export class Vm {
 
   #finish(start: bigint): RunStats {
     const s = this.#stats;
-    s.insns = this.#n;
+    s.insns = this.#nBase + this.#n;
     s.wallNs = Number(process.hrtime.bigint() - start);
     return { ...s };
   }
@@ -189,19 +194,25 @@ export class Vm {
     return r0;
   }
 
-  #nextLimit(n: number): number {
-    const budget = this.#maxInsns + 1;
-    return this.#deadline === Number.POSITIVE_INFINITY ? budget : Math.min(budget, n + TIME_CHECK_INTERVAL);
+  /** How many more instructions (relative to #nBase) may run before the next limit check. */
+  #nextLimit(): number {
+    const budget = this.#maxInsns + 1 - this.#nBase;
+    const interval = this.#deadline === Number.POSITIVE_INFINITY ? FOLD_INTERVAL : TIME_CHECK_INTERVAL;
+    return Math.min(budget, interval);
   }
 
-  /** Called on taken jumps and calls once `n` reaches the current limit. */
+  /**
+   * Called on taken jumps and calls once `n` reaches the current limit: folds `n` into #nBase (the
+   * caller then restarts `n` at 0), enforces the budgets and returns the next limit.
+   */
   #checkLimits(n: number, slot: number): number {
-    this.#n = n;
-    if (n > this.#maxInsns)
+    this.#nBase += n;
+    this.#n = 0;
+    if (this.#nBase > this.#maxInsns)
       throw this.#fault("budget", `instruction budget of ${this.#maxInsns} exhausted`, slot);
     if (performance.now() > this.#deadline)
       throw this.#fault("time", `time limit of ${this.#timeLimitMs} ms exceeded`, slot);
-    return this.#nextLimit(n);
+    return this.#nextLimit();
   }
 
   #fault(kind: VmError["kind"], why: string, slot: number): VmError {
@@ -360,7 +371,7 @@ export class Vm {
     // `| 0` keeps these int32 in optimized code (a tagged phi costs a tag check per instruction).
     let pc = startSlot | 0;
     let depth = baseDepth | 0;
-    let n = this.#n;
+    let n = this.#n | 0;
     let lim = this.#lim;
     // Trace mode runs a copy of the code whose every op is TRACE (137): it reports the slot, then
     // re-dispatches the original word from T. Normal runs never see op 137 and pay nothing.
@@ -370,7 +381,7 @@ export class Vm {
       // Programs have at most 2^24 slots, so i + 3 cannot overflow and needs no check.
       const i = (pc & 0xffffff) << 2;
       let w = C[i] as number;
-      n++;
+      n = (n + 1) | 0;
       for (;;) {
         switch (w & 0xff) {
           case 0: {
@@ -936,14 +947,20 @@ export class Vm {
             continue next;
           case 66: // JA
             pc = C[i + 1] as number;
-            if (n >= lim) lim = this.#checkLimits(n, pc);
+            if (n >= lim) {
+              lim = this.#checkLimits(n, pc);
+              n = 0;
+            }
             continue next;
           case 67: {
             // JEQ_K
             const d = (w >>> 8) & 0xff;
             if (R[d] === C[i + 2] && R[d + 1] === C[i + 3]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -954,7 +971,10 @@ export class Vm {
             const bh = (C[i + 3] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -965,7 +985,10 @@ export class Vm {
             const bh = (C[i + 3] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -977,7 +1000,10 @@ export class Vm {
               ((R[d + 1] as number) & (C[i + 3] as number)) !== 0
             ) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -986,7 +1012,10 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             if (R[d] !== C[i + 2] || R[d + 1] !== C[i + 3]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -997,7 +1026,10 @@ export class Vm {
             const bh = C[i + 3] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1008,7 +1040,10 @@ export class Vm {
             const bh = C[i + 3] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1019,7 +1054,10 @@ export class Vm {
             const bh = (C[i + 3] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1030,7 +1068,10 @@ export class Vm {
             const bh = (C[i + 3] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1041,7 +1082,10 @@ export class Vm {
             const bh = C[i + 3] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1052,7 +1096,10 @@ export class Vm {
             const bh = C[i + 3] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1062,7 +1109,10 @@ export class Vm {
             const s = w >>> 16;
             if (R[d] === R[s] && R[d + 1] === R[s + 1]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1074,7 +1124,10 @@ export class Vm {
             const bh = (R[s + 1] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1086,7 +1139,10 @@ export class Vm {
             const bh = (R[s + 1] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1099,7 +1155,10 @@ export class Vm {
               ((R[d + 1] as number) & (R[s + 1] as number)) !== 0
             ) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1109,7 +1168,10 @@ export class Vm {
             const s = w >>> 16;
             if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1121,7 +1183,10 @@ export class Vm {
             const bh = R[s + 1] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1133,7 +1198,10 @@ export class Vm {
             const bh = R[s + 1] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1145,7 +1213,10 @@ export class Vm {
             const bh = (R[s + 1] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1157,7 +1228,10 @@ export class Vm {
             const bh = (R[s + 1] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1169,7 +1243,10 @@ export class Vm {
             const bh = R[s + 1] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
@@ -1181,140 +1258,209 @@ export class Vm {
             const bh = R[s + 1] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           }
           case 89: // JEQ32_K
             if (R[(w >>> 8) & 0xff] === C[i + 2]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 90: // JGT32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 91: // JGE32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 92: // JSET32_K
             if (((R[(w >>> 8) & 0xff] as number) & (C[i + 2] as number)) !== 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 93: // JNE32_K
             if (R[(w >>> 8) & 0xff] !== C[i + 2]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 94: // JSGT32_K
             if ((R[(w >>> 8) & 0xff] as number) > (C[i + 2] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 95: // JSGE32_K
             if ((R[(w >>> 8) & 0xff] as number) >= (C[i + 2] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 96: // JLT32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 97: // JLE32_K
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (C[i + 2] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 98: // JSLT32_K
             if ((R[(w >>> 8) & 0xff] as number) < (C[i + 2] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 99: // JSLE32_K
             if ((R[(w >>> 8) & 0xff] as number) <= (C[i + 2] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 100: // JEQ32_X
             if (R[(w >>> 8) & 0xff] === R[w >>> 16]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 101: // JGT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 102: // JGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 103: // JSET32_X
             if (((R[(w >>> 8) & 0xff] as number) & (R[w >>> 16] as number)) !== 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 104: // JNE32_X
             if (R[(w >>> 8) & 0xff] !== R[w >>> 16]) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 105: // JSGT32_X
             if ((R[(w >>> 8) & 0xff] as number) > (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 106: // JSGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >= (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 107: // JLT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 108: // JLE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (R[w >>> 16] as number) >>> 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 109: // JSLT32_X
             if ((R[(w >>> 8) & 0xff] as number) < (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 110: // JSLE32_X
             if ((R[(w >>> 8) & 0xff] as number) <= (R[w >>> 16] as number)) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else pc = (pc + 1) | 0;
             continue next;
           case 111: {
@@ -1322,7 +1468,10 @@ export class Vm {
             const left = mg[depth] as number;
             if (left === 0) {
               pc = C[i + 1] as number;
-              if (n >= lim) lim = this.#checkLimits(n, pc);
+              if (n >= lim) {
+                lim = this.#checkLimits(n, pc);
+                n = 0;
+              }
             } else {
               mg[depth] = left - 1;
               pc = (pc + 1) | 0;
@@ -1334,7 +1483,7 @@ export class Vm {
             this.#n = n;
             this.#lim = lim;
             const r = this.#callHelper(C[i + 2] as number, pc, depth);
-            n = this.#n;
+            n = this.#n | 0;
             lim = this.#lim;
             if (r === CONTINUE) {
               pc = (pc + 1) | 0;
@@ -1348,17 +1497,21 @@ export class Vm {
             continue next;
           }
           case 113: // CALL_LOCAL
+            this.#n = n;
             this.#pushFrame(prog, pc + 1, depth, pc);
             depth++;
             pc = C[i + 1] as number;
-            if (n >= lim) lim = this.#checkLimits(n, pc);
+            if (n >= lim) {
+              lim = this.#checkLimits(n, pc);
+              n = 0;
+            }
             continue next;
           case 114: {
             // CALL_KFUNC
             this.#n = n;
             this.#lim = lim;
             const r = this.#callKfunc(C[i + 2] as number, pc, depth);
-            n = this.#n;
+            n = this.#n | 0;
             lim = this.#lim;
             if (r === STOP) return;
             pc = (pc + 1) | 0;
@@ -1373,7 +1526,7 @@ export class Vm {
               this.#n = n;
               this.#lim = lim;
               const r = this.#callHelper(lo, pc, depth);
-              n = this.#n;
+              n = this.#n | 0;
               lim = this.#lim;
               if (r === CONTINUE) {
                 pc = (pc + 1) | 0;
@@ -1392,10 +1545,14 @@ export class Vm {
               const a = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
               throw this.#fault("call", `callx to 0x${a.toString(16)}, which is not a subprogram`, pc);
             }
+            this.#n = n;
             this.#pushFrame(prog, pc + 1, depth, pc);
             depth++;
             pc = t | 0;
-            if (n >= lim) lim = this.#checkLimits(n, pc);
+            if (n >= lim) {
+              lim = this.#checkLimits(n, pc);
+              n = 0;
+            }
             continue next;
           }
           case 116: // EXIT
