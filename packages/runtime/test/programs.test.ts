@@ -104,6 +104,39 @@ describe("maps from programs", () => {
     expect(dumpMap(m)[0]?.values?.map((x) => x.cpu)).toEqual([0, 1, 2, 3]);
   });
 
+  it("per-CPU hash: a program's insert sets its CPU's copy and zeroes the others; lookups see their CPU", () => {
+    const rt = createRuntime({ cpus: 2, cpu: 1 });
+    const m = rt.createMap({
+      name: "ph",
+      type: MapType.PERCPU_HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 4,
+    });
+    const put =
+      "r1 = 3\n*(u32 *)(r10 - 4) = r1\nr1 = 77\n*(u32 *)(r10 - 8) = r1\nr1 = map ph\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -8\nr4 = 0\ncall 2\nexit";
+    const get =
+      "r1 = 3\n*(u32 *)(r10 - 4) = r1\nr1 = map ph\nr2 = r10\nr2 += -4\ncall 1\nr0 = *(u32 *)(r0 + 0)\nexit";
+    expect(run(rt, put).retval).toBe(0);
+    expect([...(m.sysLookup(u32le(3)) as Uint8Array)]).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 77, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    expect(run(rt, get).retval).toBe(77);
+    rt.cpu = 0;
+    expect(run(rt, get).retval).toBe(0);
+  });
+
+  it("LRU hash: lookups keep an element fresh, an insert into a full map evicts the least recently used", () => {
+    const rt = createRuntime();
+    const m = rt.createMap({ name: "lru", type: MapType.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 2 });
+    m.sysUpdate(u32le(1), u32le(1), 0);
+    m.sysUpdate(u32le(2), u32le(2), 0);
+    expect(m.lookup(u32le(1))).not.toBe(0n);
+    expect(m.sysUpdate(u32le(3), u32le(3), 0)).toBe(0);
+    expect(m.sysLookup(u32le(2))).toBe(-2);
+    expect(m.sysLookup(u32le(1))).toEqual(u32le(1));
+  });
+
   it("global data: .data is writable, .rodata is frozen and read-only to programs", () => {
     const rt = createRuntime();
     rt.createGlobalData(".data", u32le(41));
