@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { MmStruct } from "../mm/mm-struct.js";
-import { type AddressSpace, buildMm, importSaved, type SavedProcess } from "./parse-maps.js";
+import { type AddressSpace, importSaved, type SavedProcess } from "./parse-maps.js";
 
 function procPath(pid: number | "self", file: string): string {
   return `/proc/${pid}/${file}`;
@@ -43,9 +42,4 @@ function headers(smaps: string): string {
     .split("\n")
     .filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l) || l.startsWith("VmFlags"))
     .join("\n");
-}
-
-/** `importLive` + `buildMm`. */
-export function importLiveMm(pid: number | "self"): MmStruct {
-  return buildMm(importLive(pid));
 }
