@@ -18,7 +18,9 @@ const pin = `/sys/fs/bpf/bpfkit_rt_dump_${process.pid}`;
 describe.skipIf(
   skipReason("bpftool map dump -j comparison", [[hasKernelOracle(), "needs root, bpf() and bpftool"]]),
 )("dumps equal bpftool map dump -j", () => {
-  afterAll(() => rmSync(pin, { recursive: true, force: true }) && undefined);
+  afterAll(() => {
+    rmSync(pin, { recursive: true, force: true });
+  });
   const bpftool = (...args: string[]) => execFileSync("bpftool", args, { encoding: "utf8" });
 
   it("array map with BTF key/value and the three global data sections", () => {

@@ -15,7 +15,7 @@ interface Scenario {
     value: number;
     max: number;
     flags?: number;
-    btf?: boolean;
+    btf?: boolean | "lock";
     inner?: Scenario["map"];
   };
   ops: (string | number | null)[][];
