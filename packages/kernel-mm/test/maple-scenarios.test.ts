@@ -111,6 +111,34 @@ describe("maple scenarios ported from the kernel's tests", () => {
     expect(mas.prevRange(0n)).toBe(v(0));
   });
 
+  it("check_prev_entry and check_rev_find: limits of prev and find_rev", () => {
+    const seq = new MapleTree();
+    for (let i = 0; i <= 30; i++) seq.store(BigInt(i), BigInt(i), v(i));
+    const m1 = new MaState(seq, 16n);
+    expect(m1.find(MAX)).toBe(v(16));
+    expect(m1.prev(0n)).toBe(v(15));
+
+    const tree = filled(16, 5);
+    const mas = new MaState(tree, 20n);
+    expect(mas.walk()).toBe(v(2));
+    expect(mas.prev(19n)).toBeNull();
+    mas.set(80n);
+    expect(mas.walk()).toBe(v(8));
+    expect(mas.prev(76n)).toBeNull();
+
+    const rev = filled(200, 5);
+    const r = new MaState(rev, 1000n);
+    expect(r.findRev(1000n)).toBe(v(100));
+    expect(r.findRev(1000n)).toBeNull();
+    r.set(999n);
+    expect(r.findRev(997n)).toBeNull();
+    r.set(1000n);
+    expect(r.findRev(900n)).toBe(v(100));
+    expect(r.findRev(900n)).toBe(v(99));
+    r.set(20n);
+    expect([r.findRev(0n), r.findRev(0n), r.findRev(0n), r.findRev(0n)]).toEqual([v(2), v(1), v(0), null]);
+  });
+
   it("check_vma_modification: exec stack set-up on an MM_MT_FLAGS tree", () => {
     const tree = new MapleTree(MM_MT_FLAGS);
     const mas = new MaState(tree, 0x7fffffffe000n, 0x7fffffffefffn);
