@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 
@@ -51,6 +53,30 @@ describe("bpfkit mm", () => {
     const { io, out } = capture();
     expect(await main(["mm"], io)).toBe(0);
     expect(out.join("")).toMatch(/\[heap\]|\[stack\]/);
+  });
+
+  it("imports a saved smaps file (--smaps) without touching /proc", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bpfkit-mm-")), "smaps");
+    const head = "7f0000000000-7f0000004000 rw-p 00000000 00:00 0";
+    writeFileSync(
+      file,
+      `${head.padEnd(73, " ")}[anon:buf]\nProtectionKey:         2\nVmFlags: rd wr mr mw me ac \n` +
+        `${"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0".padEnd(73, " ")}[vsyscall]\nVmFlags: ex \n`,
+    );
+    const { io, out } = capture();
+    expect(await main(["mm", "--smaps", file, "--json"], io)).toBe(0);
+    expect(JSON.parse(out.join(""))).toEqual({
+      vmas: [
+        {
+          start: 0x7f0000000000,
+          end: 0x7f0000004000,
+          flags: 0x200100073,
+          pgoff: 0x7f0000000,
+          perms: "rw-p",
+          path: "[anon:buf]",
+        },
+      ],
+    });
   });
 
   it("exits 2 with one line for a missing process or a bad pid", async () => {
