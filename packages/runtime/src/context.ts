@@ -136,6 +136,11 @@ export function contextFor(type: ProgType, memory: Memory, input: RunInput): Con
         release,
       };
     }
+    case "iter":
+      throw new RuntimeError("iterator programs run with Runtime.runTaskIter, not run", {
+        kind: "context",
+        name: type,
+      });
     default:
       throw new RuntimeError(`program type ${type as string} has no context model`, {
         kind: "context",

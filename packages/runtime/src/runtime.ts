@@ -71,7 +71,8 @@ export type ProgType =
   | "sched_cls"
   | "tracing"
   | "raw_tracepoint"
-  | "kprobe";
+  | "kprobe"
+  | "iter";
 
 /** A program as a loader hands it over: instructions with map references still as fds or indices. */
 export interface ProgramSpec {
@@ -133,6 +134,10 @@ export class Runtime {
   readonly programs: RuntimeProgram[] = [];
   /** Text from bpf_trace_printk / bpf_trace_vprintk, one entry per call. */
   readonly output: string[] = [];
+  /** What bpf_seq_printf / bpf_seq_write wrote during `runTaskIter` (the file user space reads). */
+  iterOutput = "";
+  /** @internal The seq_file stand-in of the running iterator, or undefined outside one. */
+  iterSeq: bigint | undefined;
   /**
    * Kernel state the kfuncs track: RCU read-side depth, and the bit copies of multi-word bits
    * iterators by iterator address (the kernel keeps them in bpf_mem_alloc memory).
@@ -417,6 +422,46 @@ export class Runtime {
     };
     out.release();
     return output;
+  }
+
+  /**
+   * Runs an `iter/task` program like reading its bpf_iter file: once per task of the snapshot in
+   * pid order with `ctx->task` set, then once more with `ctx->task == NULL` (the kernel's stop
+   * call). Returns the text the program wrote with bpf_seq_printf/bpf_seq_write.
+   */
+  runTaskIter(prog: RuntimeProgram): string {
+    const L = this.#iterLayout();
+    const seq = this.memory.map(8, { name: "seq_file", kind: "kernel", readable: false, writable: false });
+    const meta = this.memory.map(L.metaSize, { name: "bpf_iter_meta", kind: "kernel", writable: false });
+    const ctx = this.memory.map(16, { name: "ctx", kind: "context", writable: false });
+    meta.view.setBigUint64(L.seq, seq.base, true);
+    ctx.view.setBigUint64(0, meta.base, true);
+    this.iterOutput = "";
+    this.iterSeq = seq.base;
+    try {
+      const pids = this.tasks.infos.map((t) => t.pid).sort((a, b) => a - b);
+      let seqNum = 0n;
+      for (const pid of [...pids, undefined]) {
+        meta.view.setBigUint64(L.seqNum, seqNum++, true);
+        ctx.view.setBigUint64(8, pid === undefined ? 0n : (this.tasks.get(pid)?.address ?? 0n), true);
+        this.vm.run(prog.program, { args: [ctx.base] });
+      }
+    } finally {
+      this.iterSeq = undefined;
+      for (const r of [seq, meta, ctx]) this.memory.unmap(r);
+    }
+    return this.iterOutput;
+  }
+
+  /** Offsets in struct bpf_iter_meta (seq, seq_num) and its size, from the target BTF when it has them. */
+  #iterLayout(): { seq: number; seqNum: number; metaSize: number } {
+    const btf = this.btf;
+    const id = btf?.find("bpf_iter_meta", 4);
+    if (btf && id !== undefined) {
+      const at = (n: string) => (btf.findMember(id, n)?.bitOffset ?? 0) / 8;
+      return { seq: at("seq"), seqNum: at("seq_num"), metaSize: btf.sizeof(id) };
+    }
+    return { seq: 0, seqNum: 16, metaSize: 24 };
   }
 
   /** Every map, dumped like `bpftool map dump -j`. */

@@ -540,6 +540,54 @@ describe("tasks from the target BTF", () => {
   });
 });
 
+describe("iterators", () => {
+  it("iter/task: one call per task in pid order, then the stop call with task NULL; seq_printf output", () => {
+    const btf = loadVmlinux618();
+    const L = taskLayout(btf);
+    const rt = createRuntime({
+      btf,
+      snapshot: {
+        tasks: [
+          { pid: 7, tgid: 7, comm: "b" },
+          { pid: 3, tgid: 3, comm: "a" },
+          { pid: 8, tgid: 7, comm: "b2" },
+        ],
+      },
+    });
+    rt.createGlobalData(".rodata", text("%d %d\n\0end\n\0"), { readonly: true });
+    const prog = rt.load({
+      name: "dump_task",
+      type: "iter",
+      insns: asm(
+        rt,
+        `
+        r6 = *(u64 *)(r1 + 0)
+        r7 = *(u64 *)(r1 + 8)
+        r1 = *(u64 *)(r6 + 0)
+        if r7 == 0 goto +12
+        r2 = *(u32 *)(r7 + ${L.pid})
+        *(u64 *)(r10 - 16) = r2
+        r2 = *(u32 *)(r7 + ${L.tgid})
+        *(u64 *)(r10 - 8) = r2
+        r2 = mapvalue .rodata+0
+        r3 = 7
+        r4 = r10
+        r4 += -16
+        r5 = 16
+        call 126
+        exit
+        r2 = mapvalue .rodata+7
+        r3 = 4
+        call 127
+        r0 = 0
+        exit`,
+      ),
+    });
+    expect(rt.runTaskIter(prog)).toBe("3 3\n7 7\n8 7\nend\n");
+    expect(() => rt.run(prog)).toThrow(/runTaskIter/);
+  });
+});
+
 describe("program types", () => {
   const xdp = `
     r2 = *(u32 *)(r1 + 0)

@@ -243,6 +243,21 @@ export const STANDARD_HELPERS: Readonly<Record<string, HelperImpl>> = {
     if (!(map instanceof TaskStorageMap)) return -Errno.EINVAL;
     return task ? map.remove(task) : -Errno.EINVAL;
   },
+  seq_printf: (call, rt) => {
+    if (!rt.iterSeq || call.arg(1) !== rt.iterSeq) return -Errno.EINVAL;
+    const fmt = cString(call, call.arg(2), call.argU32(3));
+    const args = dataArgs(call, call.arg(4), call.argU32(5));
+    if (typeof args === "number") return args;
+    const text = formatPrintf(fmt, args, (a) => cString(call, a, 4096));
+    if (typeof text === "number") return text;
+    rt.iterOutput += text;
+    return 0;
+  },
+  seq_write: (call, rt) => {
+    if (!rt.iterSeq || call.arg(1) !== rt.iterSeq) return -Errno.EINVAL;
+    for (const b of call.memory.read(call.arg(2), call.argU32(3))) rt.iterOutput += String.fromCharCode(b);
+    return 0;
+  },
   spin_lock: () => 0,
   spin_unlock: () => 0,
 };
