@@ -117,6 +117,9 @@ export function contextFor(type: ProgType, memory: Memory, input: RunInput): Con
       if (input.ctx) ctx.bytes.set(input.ctx.subarray(0, SK_BUFF_SIZE));
       const v = ctx.view;
       v.setUint32(0, data.length, true);
+      // The test run's device is the loopback (ifindex 1); wire_len is the whole frame.
+      v.setUint32(40, 1, true);
+      v.setUint32(160, frame.length, true);
       // skb->protocol is the big-endian EtherType of the frame, as eth_type_trans leaves it.
       if (frame.length >= ETH_HLEN)
         v.setUint32(16, ((frame[12] as number) | ((frame[13] as number) << 8)) >>> 0, true);
@@ -161,11 +164,25 @@ function xdpMd(v: DataView, pkt: Region): Uint8Array {
   return out;
 }
 
+/**
+ * Fields of `__sk_buff` that BPF_PROG_TEST_RUN copies back into ctx_out (offset, bytes): mark,
+ * priority, ifindex, cb[5], tstamp, wire_len, gso_segs, gso_size, hwtstamp. The rest reads back 0.
+ */
+const SKB_OUT_FIELDS: readonly [number, number][] = [
+  [8, 4],
+  [32, 4],
+  [40, 4],
+  [48, 20],
+  [152, 8],
+  [160, 4],
+  [164, 4],
+  [176, 4],
+  [184, 8],
+];
+
 function skbOut(ctx: Region): Uint8Array {
-  const out = ctx.bytes.slice(0, SK_BUFF_SIZE);
-  // The pointer fields read back as 0 from BPF_PROG_TEST_RUN.
-  out.fill(0, 76, 84);
-  out.fill(0, 140, 144);
+  const out = new Uint8Array(SK_BUFF_SIZE);
+  for (const [off, size] of SKB_OUT_FIELDS) out.set(ctx.bytes.subarray(off, off + size), off);
   return out;
 }
 

@@ -339,6 +339,32 @@ const CASES: Case[] = [
     data: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd, ...Array(50).fill(7)]),
   },
   {
+    name: "tc: writes to mark, priority and cb come back in ctx_out; ifindex and wire_len",
+    type: "sched_cls",
+    maps: [],
+    src: `
+      r2 = *(u32 *)(r1 + 8)
+      r2 += 0x55
+      *(u32 *)(r1 + 8) = r2
+      r2 = 3
+      *(u32 *)(r1 + 32) = r2
+      r2 = *(u32 *)(r1 + 48)
+      r2 *= 7
+      *(u32 *)(r1 + 64) = r2
+      r0 = *(u32 *)(r1 + 40)
+      r2 = *(u32 *)(r1 + 160)
+      r0 <<= 8
+      r0 += r2
+      exit`,
+    ctx: (() => {
+      const c = new Uint8Array(192);
+      c[8] = 1;
+      c[48] = 6;
+      return c;
+    })(),
+    data: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, ...Array(46).fill(9)]),
+  },
+  {
     name: "xdp: bounds check, rewrite the EtherType, XDP_TX",
     type: "xdp",
     maps: [],

@@ -74,14 +74,18 @@ def one(case):
     dout = ctypes.create_string_buffer(len(data_in) + 256)
     # struct test: prog_fd, retval, data_size_in, data_size_out, data_in, data_out, repeat, duration,
     # ctx_size_in, ctx_size_out, ctx_in, ctx_out, flags, cpu, batch_size
+    # Syscall programs write the context back into ctx_in; the others into ctx_out.
+    cout = ctypes.create_string_buffer(max(len(ctx_in), 1))
+    out_ctx = ctx_in and case["type"] != "syscall"
     attr = struct.pack("<IIIIQQIIIIQQIII", pfd, 0, len(data_in), len(dout) if data_in else 0,
                        ctypes.addressof(din) if data_in else 0, ctypes.addressof(dout) if data_in else 0,
-                       1 if case["type"] != "syscall" else 0, 0, len(ctx_in), 0,
-                       ctypes.addressof(ctx) if ctx_in else 0, 0, 0, 0, 0)
+                       1 if case["type"] != "syscall" else 0, 0, len(ctx_in), len(ctx_in) if out_ctx else 0,
+                       ctypes.addressof(ctx) if ctx_in else 0, ctypes.addressof(cout) if out_ctx else 0, 0, 0, 0)
     _, raw = bpf(TEST_RUN, attr)
     retval, = struct.unpack_from("<i", raw, 4)
     data_out_size, = struct.unpack_from("<I", raw, 12)
-    out = {"retval": retval, "ctx_out": ctx.raw[:len(ctx_in)].hex() if ctx_in else None,
+    ctx_out = (cout if out_ctx else ctx).raw[:len(ctx_in)].hex() if ctx_in else None
+    out = {"retval": retval, "ctx_out": ctx_out,
            "data_out": dout.raw[:data_out_size].hex() if data_in else None, "maps": {}}
     for m, fd in zip(case["maps"], fds):
         entries = []
