@@ -47,13 +47,15 @@ describe.skipIf(skip)("libbpf 1.1 parity on the kernel selftest objects", () => 
     const cache = join(repoRoot, "build", "libbpf-oracle", key);
     mkdirSync(cache, { recursive: true });
     const bin = join(cache, "libbpf-insns");
-    if (!existsSync(bin)) execFileSync("gcc", ["-O1", "-o", bin, oracleSource, "-lbpf"], { stdio: "inherit" });
+    if (!existsSync(bin))
+      execFileSync("gcc", ["-O1", "-o", bin, oracleSource, "-lbpf"], { stdio: "inherit" });
 
     const kernelBtf = parseBtf(readFileSync("/sys/kernel/btf/vmlinux"));
     const kallsyms = new Map<string, bigint>();
     for (const line of readFileSync("/proc/kallsyms", "utf8").split("\n")) {
       const [addr, , name] = line.split(" ");
-      if (addr && name && !name.includes("\t") && !kallsyms.has(name)) kallsyms.set(name, BigInt(`0x${addr}`));
+      if (addr && name && !name.includes("\t") && !kallsyms.has(name))
+        kallsyms.set(name, BigInt(`0x${addr}`));
     }
     const possible = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
     const possibleCpus = Math.max(...possible.split(",").map((r) => Number(r.split("-").pop()))) + 1;
@@ -72,7 +74,10 @@ describe.skipIf(skip)("libbpf 1.1 parity on the kernel selftest objects", () => 
           try {
             text = (await run(bin, [file], { timeout: 180_000, maxBuffer: 1 << 28 })).stdout;
           } catch (e) {
-            text = JSON.stringify({ open: false, error: `oracle crashed: ${(e as Error).message.split("\n")[0]}` });
+            text = JSON.stringify({
+              open: false,
+              error: `oracle crashed: ${(e as Error).message.split("\n")[0]}`,
+            });
           }
           writeFileSync(cached, text);
         }

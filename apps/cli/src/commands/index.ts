@@ -4,6 +4,7 @@ import { registerBtf } from "./btf.js";
 import { registerDisasm } from "./disasm.js";
 import { registerLab } from "./lab.js";
 import { registerMm } from "./mm.js";
+import { registerObject } from "./object.js";
 import { registerPlugin } from "./plugin.js";
 import { registerRun } from "./run.js";
 
@@ -14,6 +15,7 @@ export const commands: RegisterCommand[] = [
   registerBtf,
   registerLab,
   registerMm,
+  registerObject,
   registerPlugin,
   registerRun,
 ];

@@ -31,6 +31,12 @@ export interface OpenOptions {
   fileName?: string;
   /** Kernel BTF, needed at open only for `.struct_ops` maps (their value size is the kernel's). */
   kernelBtf?: Btf;
+  /**
+   * Accept static functions outside `.text` as subprograms of their section (called pc-relative
+   * by the section's programs). libbpf refuses them (`program '%s' is static and not supported`);
+   * off by default for parity.
+   */
+  staticSubprograms?: boolean;
 }
 
 /** The kernel's name limit (`BPF_OBJ_NAME_LEN` - 1). */
@@ -144,7 +150,7 @@ export function openObject(bytes: Uint8Array, options: OpenOptions = {}): BpfObj
   const btf = btfSection ? parseBtf(btfSection.data) : undefined;
   const btfExt = btfExtSection && btf ? parseBtfExt(btfExtSection.data, btf) : undefined;
 
-  const functions = collectFunctions(elf, codeSections, textSectionIndex);
+  const functions = collectFunctions(elf, codeSections, textSectionIndex, options.staticSubprograms === true);
   const externs = collectExterns(elf, btf);
 
   const maps: ObjectMap[] = [];
@@ -282,7 +288,12 @@ function structOpsMaps(btf: Btf, section: ElfSection, kernelBtf: Btf | undefined
   });
 }
 
-function collectFunctions(elf: ElfFile, code: ElfSection[], textIdx: number): ObjectProgram[] {
+function collectFunctions(
+  elf: ElfFile,
+  code: ElfSection[],
+  textIdx: number,
+  staticSubprograms: boolean,
+): ObjectProgram[] {
   const out: ObjectProgram[] = [];
   const codeIdx = new Set(code.map((s) => s.index));
   for (const sym of elf.symbols) {
@@ -293,7 +304,7 @@ function collectFunctions(elf: ElfFile, code: ElfSection[], textIdx: number): Ob
     const size = Number(sym.size);
     if (off % 8 !== 0 || size % 8 !== 0 || off + size > s.data.byteLength || size === 0)
       throw err(`sec '${secName}': corrupted program '${sym.name}', offset ${off}, size ${size}`, s);
-    const isSub = sym.shndx === textIdx;
+    const isSub = sym.shndx === textIdx || (staticSubprograms && sym.bind === STB_LOCAL);
     if (!isSub && sym.bind === STB_LOCAL)
       throw err(`sec '${secName}': program '${sym.name}' is static and not supported`, s, "unsupported");
     const optional = secName.startsWith("?");
