@@ -365,6 +365,21 @@ const CASES: Case[] = [
     data: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, ...Array(46).fill(9)]),
   },
   {
+    name: "xdp with ctx_in: ingress_ifindex, packet length, xdp_md back in ctx_out",
+    type: "xdp",
+    maps: [],
+    src: `
+      r2 = *(u32 *)(r1 + 0)
+      r3 = *(u32 *)(r1 + 4)
+      r3 -= r2
+      r0 = *(u32 *)(r1 + 12)
+      r0 <<= 16
+      r0 += r3
+      exit`,
+    ctx: u32le(0, 60, 0, 1, 0, 0),
+    data: new Uint8Array(60).fill(3),
+  },
+  {
     name: "xdp: bounds check, rewrite the EtherType, XDP_TX",
     type: "xdp",
     maps: [],
