@@ -1,12 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 /** The Debian kernel source tarball the maple tree test traces are read from (never copied). */
 export const linuxTarball = "/usr/src/linux-source-6.12.tar.xz";
 
 const cache = new Map<string, string>();
+
+/** The kernel test sources whose scenarios and traces are ported. */
+const KERNEL_TEST_FILES = ["tools/testing/radix-tree/maple.c", "lib/test_maple_tree.c"];
 
 /** One file of the 6.12 source, extracted in memory at test time. */
 export function kernelSourceFile(path: string): string {
@@ -14,16 +17,25 @@ export function kernelSourceFile(path: string): string {
   if (text === undefined) {
     // Decompressing the tarball takes half a minute: keep the extracted file outside the repo.
     const stamp = statSync(linuxTarball).mtimeMs.toFixed(0);
-    const cached = join(tmpdir(), `bpfkit-linux-6.12-${stamp}`, path);
-    if (existsSync(cached)) text = readFileSync(cached, "utf8");
-    else {
-      text = execFileSync("tar", ["-xJOf", linuxTarball, `linux-source-6.12/${path}`], {
-        encoding: "utf8",
+    const dir = join(tmpdir(), `bpfkit-linux-6.12-${stamp}`);
+    const cached = join(dir, path);
+    if (!existsSync(cached)) {
+      // One pass over the tarball for every file the tests read (each pass takes ~30 s).
+      const wanted = [...new Set([path, ...KERNEL_TEST_FILES])].map((p) => `linux-source-6.12/${p}`);
+      // Extract beside the cache and rename into place, so test files running in parallel never
+      // read a half-written file.
+      const staging = `${dir}.${process.pid}.${Date.now()}`;
+      mkdirSync(staging, { recursive: true });
+      execFileSync("tar", ["-xJf", linuxTarball, "-C", staging, "--strip-components=1", ...wanted], {
         maxBuffer: 64 << 20,
       });
-      mkdirSync(dirname(cached), { recursive: true });
-      writeFileSync(cached, text);
+      try {
+        renameSync(staging, dir);
+      } catch {
+        rmSync(staging, { recursive: true, force: true });
+      }
     }
+    text = readFileSync(cached, "utf8");
     cache.set(path, text);
   }
   return text;
