@@ -180,6 +180,19 @@ describe("maps from programs", () => {
     expect(jmp.sysUpdate(u32le(1), u32le(rt.fd(b)), 0)).toBe(0);
     expect(rt.run(a).retval).toBe(42);
     expect(rt.run(a).stats.runs.tailCalls).toBe(1);
+    const big = rt.createMap({
+      name: "big",
+      type: MapType.PROG_ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 300,
+    });
+    for (const i of [256, 2, 1]) big.sysUpdate(u32le(i), u32le(rt.fd(b)), 0);
+    expect(dumpMap(big).map((e) => e.key.join(","))).toEqual([
+      "0x01,0x00,0x00,0x00",
+      "0x02,0x00,0x00,0x00",
+      "0x00,0x01,0x00,0x00",
+    ]);
   });
 
   it("ring buffer: reserve, submit, discard; user space consumes committed samples in order", () => {

@@ -110,8 +110,10 @@ export class FdMap<T extends FdTarget = FdTarget> extends BpfMap {
 
   entries(): MapEntry[] {
     const out: MapEntry[] = [];
-    const keys = [...this.#slots.keys()].sort();
-    for (const k of this.#hashed ? [...this.#slots.keys()] : keys) {
+    const keys = [...this.#slots.keys()];
+    // Arrays list their occupied slots in index order.
+    if (!this.#hashed) keys.sort((a, b) => this.#index(keyBytes(a)) - this.#index(keyBytes(b)));
+    for (const k of keys) {
       const t = this.#slots.get(k) as T;
       out.push({ key: keyBytes(k), value: u32(t.id) });
     }
