@@ -14,6 +14,7 @@ export type {
 export { readElf } from "./elf/read.js";
 export type { ElfErrorKind } from "./error.js";
 export { ElfError } from "./error.js";
+export { BpfPseudo, toFdArrayForm } from "./loader/insn.js";
 export type {
   AppliedRelocation,
   LoadedObject,

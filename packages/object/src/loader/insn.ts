@@ -62,3 +62,21 @@ export function copyBytes(b: Uint8Array): Uint8Array {
   c.set(b);
   return c;
 }
+
+/**
+ * Rewrites a loaded program's map references into the fd_array form (`BPF_PSEUDO_MAP_IDX` 5 /
+ * `BPF_PSEUDO_MAP_IDX_VALUE` 6, imm = map index), which is how `bpftool gen skeleton -L` loaders
+ * and bpfkit's runtime take them. Returns a copy; little-endian slots.
+ */
+export function toFdArrayForm(insns: Uint8Array): Uint8Array {
+  const out = copyBytes(insns);
+  const v = new InsnView(out, true);
+  for (let i = 0; i < v.count; i++) {
+    if (v.code(i) !== OP_LDDW) continue;
+    const src = v.src(i);
+    if (src === BpfPseudo.MAP_FD) v.setSrc(i, BpfPseudo.MAP_IDX);
+    else if (src === BpfPseudo.MAP_VALUE) v.setSrc(i, BpfPseudo.MAP_IDX_VALUE);
+    i++;
+  }
+  return out;
+}
