@@ -19,6 +19,15 @@ const MISSING_ALIASES = new Map([
 
 /** libbpf caps indentation at 13 tabs (its prefix string is that long). */
 const TABS = "\t".repeat(13);
+
+/** Deepest order/emit/declaration recursion accepted before the BTF is declared cyclic. */
+const MAX_NESTING = 1000;
+/** Most filler lines one gap may take (a 128 KB hole); beyond that the BTF is treated as corrupt. */
+const MAX_PAD_LINES = 1 << 14;
+/** Filler lines a whole dump may print (vmlinux needs ~5,000). */
+const MAX_TOTAL_PAD_LINES = 1 << 20;
+/** Filler lines a whole dump may print (vmlinux needs ~5,000). */
+const _MAX_TOTAL_PAD_LINES = 1 << 20;
 function pfx(lvl: number): string {
   return lvl >= TABS.length ? TABS : TABS.slice(0, lvl);
 }
@@ -55,6 +64,15 @@ export class CDumper {
   private readonly typeNames = new Map<string, number>();
   private readonly identNames = new Map<string, number>();
   private queue: number[] = [];
+  /** Recursion depth of order/emit: well-formed BTF stays shallow, cyclic garbage must not overflow. */
+  private depth = 0;
+  private padBudget = MAX_TOTAL_PAD_LINES;
+  /**
+   * Declarations and bodies one dump may print. Well-formed BTF prints each member/param once or
+   * a few times; corrupt BTF can reference one anonymous type from many places and grow the text
+   * exponentially.
+   */
+  private workBudget: number;
   private readonly declStack: number[] = [];
   private readonly ptrBits: number;
   private out: string[] = [];
@@ -76,6 +94,9 @@ export class CDumper {
     this.order[0] = ORDERED;
     this.emit[0] = EMITTED;
     this.ptrBits = btf.pointerSize * 8;
+    let vlens = 0;
+    for (let id = 1; id < n; id++) vlens += btf.vlen(id);
+    this.workBudget = 16 * (n + vlens) + 100_000;
     this.markReferenced();
   }
 
@@ -138,6 +159,24 @@ export class CDumper {
   }
 
   private orderType(id: number, viaPtr: boolean): number {
+    if (++this.depth > MAX_NESTING) this.tooDeep(id);
+    try {
+      return this.orderTypeInner(id, viaPtr);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private tooDeep(id: number): never {
+    this.depth = 0;
+    throw new BtfError(
+      `type graph nests too deep (cycle?) at [${id}]`,
+      this.btf.recordOffset(id),
+      this.btf.kindName(id),
+    );
+  }
+
+  private orderTypeInner(id: number, viaPtr: boolean): number {
     const btf = this.btf;
     const state = this.order[id]!;
     if (state === ORDERED) return 1;
@@ -208,6 +247,15 @@ export class CDumper {
   }
 
   private emitType(id: number, contId: number): void {
+    if (++this.depth > MAX_NESTING) this.tooDeep(id);
+    try {
+      this.emitTypeInner(id, contId);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private emitTypeInner(id: number, contId: number): void {
     const btf = this.btf;
     const state = this.emit[id]!;
     if (state === EMITTED) return;
@@ -417,6 +465,12 @@ export class CDumper {
     lvl: number,
   ): void {
     if (cur >= next) return;
+    // Corrupt sizes/offsets would otherwise print billions of `long: 64;` lines.
+    const lines = (next - cur) / this.ptrBits;
+    this.padBudget -= lines;
+    if (lines > MAX_PAD_LINES || this.padBudget < 0) {
+      throw new BtfError(`padding of ${next - cur} bits is too large to print`, -1, "STRUCT");
+    }
     const pads: Array<[string, number]> = [
       ["long", this.ptrBits],
       ["int", 32],
@@ -464,6 +518,7 @@ export class CDumper {
   }
 
   private emitStructDef(id: number, lvl: number): void {
+    this.spend(id);
     const btf = this.btf;
     const out = this.out;
     const isStruct = btf.kind(id) === BtfKind.STRUCT;
@@ -508,7 +563,27 @@ export class CDumper {
     if (packed) out.push(" __attribute__((packed))");
   }
 
+  private spend(id: number): void {
+    if (--this.workBudget < 0) {
+      throw new BtfError(
+        `type graph expands too much to print (corrupt?) at [${id}]`,
+        this.btf.recordOffset(id),
+        this.btf.kindName(id),
+      );
+    }
+  }
+
   private emitTypeDecl(id: number, fname: string, lvl: number): void {
+    this.spend(id);
+    if (++this.depth > MAX_NESTING) this.tooDeep(id);
+    try {
+      this.emitTypeDeclInner(id, fname, lvl);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private emitTypeDeclInner(id: number, fname: string, lvl: number): void {
     const btf = this.btf;
     const stack = this.declStack;
     const start = stack.length;

@@ -1,11 +1,28 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { skipReason } from "../../../scripts/test-env.js";
-import { type Btf, BtfError, BtfKind, KIND_NAMES, parseBtf, parseBtfExt } from "../src/index.js";
+import {
+  type Btf,
+  BtfError,
+  BtfKind,
+  CoreRelocator,
+  dumpC,
+  dumpRaw,
+  KIND_NAMES,
+  parseBtf,
+  parseBtfExt,
+} from "../src/index.js";
 import { compileFixture, hasClang, hasVmlinux, objectSections, prng, VMLINUX } from "./helpers.js";
 
-/** Touches every decoded piece of a BTF so fuzzed input has to survive a full walk. */
+/** Touches every decoded piece of a BTF so fuzzed input has to survive a full walk and both dumps. */
 function walk(btf: Btf): void {
+  for (const dump of [() => dumpRaw(btf), () => dumpC(btf), () => dumpC(btf, { sort: true })]) {
+    try {
+      dump();
+    } catch (e) {
+      if (!(e instanceof BtfError)) throw e;
+    }
+  }
   for (let id = 0; id < btf.length; id++) {
     btf.type(id);
     try {
@@ -131,7 +148,7 @@ describe.skipIf(skipReason("clang object BTF", [[hasClang, "clang-19 not install
       const { btf: raw, ext: rawExt } = objectSections(compileFixture("t1"));
       const rnd = prng(42);
       let errors = 0;
-      for (let i = 0; i < 3000; i++) {
+      for (let i = 0; i < 1500; i++) {
         const mutated = raw.slice(0, i % 3 === 0 ? Math.floor(rnd() * raw.byteLength) : raw.byteLength);
         const flips = 1 + Math.floor(rnd() * 4);
         for (let f = 0; f < flips && mutated.byteLength > 0; f++) {
@@ -146,7 +163,7 @@ describe.skipIf(skipReason("clang object BTF", [[hasClang, "clang-19 not install
           errors++;
         }
       }
-      expect(errors).toBeGreaterThan(100);
+      expect(errors).toBeGreaterThan(50);
       const btf = parseBtf(raw);
       for (let i = 0; i < 2000; i++) {
         const mutated = rawExt!.slice(
@@ -164,3 +181,37 @@ describe.skipIf(skipReason("clang object BTF", [[hasClang, "clang-19 not install
     });
   },
 );
+
+describe.skipIf(
+  skipReason("CO-RE fuzz", [
+    [hasClang, "clang-19 not installed"],
+    [hasVmlinux, `${VMLINUX} missing`],
+  ]),
+)("CO-RE on corrupt local BTF", () => {
+  it("fuzz: relocating with a bit-flipped local BTF gives BtfError or a result, never a crash", () => {
+    const vmlinux = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+    const { btf: raw, ext: rawExt } = objectSections(compileFixture("core"));
+    const records = parseBtfExt(rawExt!, parseBtf(raw)).coreRelos.flatMap((s) => s.records);
+    const rnd = prng(99);
+    for (let i = 0; i < 300; i++) {
+      const mutated = raw.slice();
+      for (let f = 0; f < 3; f++)
+        mutated[Math.floor(rnd() * mutated.byteLength)]! ^= 1 << Math.floor(rnd() * 8);
+      let local: Btf;
+      try {
+        local = parseBtf(mutated);
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e;
+        continue;
+      }
+      const relocator = new CoreRelocator(local, vmlinux);
+      for (const rec of records) {
+        try {
+          relocator.resolve(rec);
+        } catch (e) {
+          if (!(e instanceof BtfError)) throw e;
+        }
+      }
+    }
+  });
+});

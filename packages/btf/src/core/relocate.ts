@@ -119,7 +119,9 @@ function matchMember(
   targId: number,
   spec: CoreSpec,
   next: { id: number },
+  depth = 0,
 ): number {
+  if (depth > CORE_SPEC_MAX_LEN) throw fail("CO-RE member search nests too deep");
   targId = targ.resolve(targId);
   if (!isComposite(targ, targId)) return 0;
   const localName = local.memberName(localAcc.typeId, localAcc.idx);
@@ -132,7 +134,7 @@ function matchMember(
     spec.raw.push(i);
     const targName = targ.memberName(targId, i);
     if (targName === "") {
-      const found = matchMember(local, localAcc, targ, targ.memberType(targId, i), spec, next);
+      const found = matchMember(local, localAcc, targ, targ.memberType(targId, i), spec, next, depth + 1);
       if (found) return found;
     } else if (targName === localName) {
       const mtype = targ.memberType(targId, i);
