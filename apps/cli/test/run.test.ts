@@ -37,12 +37,30 @@ describe("bpfkit run", () => {
     expect(err.join("")).toMatch(/bad.json: expected an object with a "tasks" array/);
   });
 
-  it("says which missing piece keeps an object from running (the object loader, issue 5)", async () => {
-    const { io, err } = capture();
-    const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "example.bpf.o");
-    expect(await main(["run", obj, "--prog", "count_vmas", "--snapshot", snapshot, "--no-verify"], io)).toBe(
-      2,
+  it("runs a clang object end to end: loader, runtime, bpftool-shaped map dumps", async () => {
+    const { io, out, err } = capture();
+    const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-maps.bpf.o");
+    // struct args { u32 n = 12, stop = 9; u64 loop_sum, iter_sum; s32 noexist; u32 calls; }
+    const ctx = `0c000000${"09000000"}${"00".repeat(24)}`;
+    const code = await main(
+      ["run", obj, "--prog", "exercise", "--ctx-hex", ctx, "--snapshot", snapshot, "--json"],
+      io,
     );
-    expect(err.join("")).toMatch(/needs the object loader of @bpfkit\/object \(issue 5\)/);
+    expect(err.join("")).toBe("");
+    expect(code).toBe(0);
+    const report = JSON.parse(out.join(""));
+    // 0+..+11 = 66 plus the .rodata offset 10; the values agree with BPF_PROG_TEST_RUN (clang-parity test).
+    expect(report.retval).toBe(76);
+    expect(report.ctxOut.slice(48, 56)).toBe("efffffff");
+    expect(report.maps.buckets[0].formatted).toEqual({ key: 0, value: 42 });
+    expect(report.maps["runtime_.rodata"][0].formatted).toEqual({ value: { ".rodata": [{ offset: 10 }] } });
+    expect(report.stats.insns).toBeGreaterThan(100);
+  });
+
+  it("names the programs an object has when --prog matches none", async () => {
+    const { io, err } = capture();
+    const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-maps.bpf.o");
+    expect(await main(["run", obj, "--prog", "nope", "--snapshot", snapshot], io)).toBe(2);
+    expect(err.join("")).toMatch(/no program named nope \(have: exercise\)/);
   });
 });

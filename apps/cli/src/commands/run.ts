@@ -1,7 +1,12 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { type Btf, parseBtf } from "@bpfkit/btf";
+import { loadVmlinux618 } from "@bpfkit/btf/vmlinux-6.18";
+import { loadObject, openObject } from "@bpfkit/object";
 import {
   createRuntime,
   dumpJson,
+  imageFromObject,
   instantiate,
   type ObjectImage,
   parseHex,
@@ -19,6 +24,7 @@ interface RunOptions {
   dataHex?: string;
   repeat: string;
   snapshot?: string;
+  btf?: string;
   json?: boolean;
   verify: boolean;
 }
@@ -41,15 +47,18 @@ function parseOptions(options: RunOptions) {
   return { ctx, data, repeat, pid };
 }
 
-/**
- * The object as the runtime needs it. This is the one place that depends on @bpfkit/object's
- * loader (issue 5: programs, subprogram linking, maps, globals, CO-RE applied); until that loader
- * exists, objects cannot be run.
- */
-function loadImage(path: string, bytes: Uint8Array): ObjectImage {
-  bad(
-    `${path} (${bytes.length} bytes): bpfkit run needs the object loader of @bpfkit/object (issue 5), which has not landed yet`,
-  );
+/** The target kernel's BTF: `--btf FILE`, else the running kernel's, else the bundled 6.18. */
+function targetBtf(path: string | undefined): Btf {
+  if (path !== undefined) return parseBtf(new Uint8Array(readFileSync(path)));
+  if (existsSync("/sys/kernel/btf/vmlinux"))
+    return parseBtf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")));
+  return loadVmlinux618();
+}
+
+/** The object relocated by @bpfkit/object's loader (CO-RE against `btf`), as the runtime takes it. */
+function loadImage(path: string, btf: Btf): ObjectImage {
+  const bytes = new Uint8Array(readFileSync(path));
+  return imageFromObject(loadObject(openObject(bytes, { fileName: basename(path) }), { kernelBtf: btf }));
 }
 
 function text(report: RunReport): string {
@@ -78,6 +87,7 @@ export const registerRun: RegisterCommand = (program, context) => {
     .option("--data-hex <hex>", "packet bytes (xdp, socket filter, tc)")
     .option("--repeat <n>", "runs, like BPF_PROG_TEST_RUN's repeat", "1")
     .option("--snapshot <file>", "a saved system snapshot (JSON) instead of live /proc")
+    .option("--btf <file>", "target kernel BTF (default: /sys/kernel/btf/vmlinux, else the bundled 6.18)")
     .option("--no-verify", "run without verifying first (the only mode until the verifier lands)")
     .option(
       "--json",
@@ -93,8 +103,9 @@ export const registerRun: RegisterCommand = (program, context) => {
           bad(`--pid ${pid}: no such task in ${snapshot.source ?? "the snapshot"}`);
         snapshot.current = pid;
       }
-      const image = loadImage(obj, new Uint8Array(readFileSync(obj)));
-      const runtime = createRuntime({ snapshot });
+      const btf = targetBtf(options.btf);
+      const image = loadImage(obj, btf);
+      const runtime = createRuntime({ snapshot, btf });
       const { programs } = instantiate(runtime, image);
       const prog = programs.get(options.prog);
       if (!prog) bad(`${obj}: no program named ${options.prog} (have: ${[...programs.keys()].join(", ")})`);
