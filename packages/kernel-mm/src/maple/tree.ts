@@ -280,7 +280,7 @@ export class MapleTree {
       this.lastStoreType = StoreType.exactFit;
       const before = leaf.slots[off];
       leaf.slots[off] = entry;
-      if ((before === null) !== (entry === null)) this.updateGapsAbove(leaf);
+      if ((before === null) !== (entry === null)) this.updateGapsAbove(leaf, lmin);
       return old;
     }
     const newEnd = end + 2 - (oe - off) - (rMin === idx ? 1 : 0) - (endPiv === lst ? 1 : 0);
@@ -293,7 +293,7 @@ export class MapleTree {
         leaf.setPivot(off, idx - 1n);
         leaf.slots[off + 1] = entry;
       }
-      this.updateGapsAbove(leaf);
+      this.updateGapsAbove(leaf, lmin);
       return old;
     }
     const minSlots = MT_MIN_SLOTS[MapleType.leaf64] as number;
@@ -454,7 +454,7 @@ export class MapleTree {
         node.parent = p;
         node.parentSlot = s;
         this.publish(created, retired);
-        this.updateGapsAbove(node);
+        this.updateGapsAbove(node, lo);
         return;
       }
       const pa = f.parent as MapleNode;
@@ -543,13 +543,20 @@ export class MapleTree {
   }
 
   /** Propagates a changed subtree gap upward while the recorded value changes (spec 1.11). */
-  private updateGapsAbove(node: MapleNode): void {
+  private updateGapsAbove(node: MapleNode, min?: bigint): void {
     if (!this.allocRange) return;
     let child = node;
     let p = child.parent;
     while (p?.gaps) {
       const s = child.parentSlot;
-      const childMin = s > 0 ? (p.pivots[s - 1] as bigint) + 1n : nodeMin(p);
+      // Only a leaf needs its min (internal nodes carry their gaps); callers usually know it.
+      const childMin = !child.isLeaf
+        ? 0n
+        : min !== undefined && child === node
+          ? min
+          : s > 0
+            ? (p.pivots[s - 1] as bigint) + 1n
+            : nodeMin(p);
       const g = nodeMaxGap(child, childMin);
       const before = p.gaps[p.gapSlot] as bigint;
       const beforeSlot = p.gapSlot;
