@@ -39,6 +39,12 @@ export interface VmOptions {
    * at guest address `progArray`, or undefined for an empty slot (the call then falls through).
    */
   resolveTailCall?: (progArray: bigint, index: number) => Program | undefined;
+  /**
+   * `may_goto` iterations each frame may take before the jump is taken (default MAY_GOTO_BUDGET,
+   * Linux 6.12's counter). Linux 6.18's x86 JIT refills the counter on a time budget instead, so a
+   * may_goto loop there runs for a fixed time (about 240 million iterations of a 3-insn loop here).
+   */
+  mayGotoBudget?: number;
 }
 
 export interface RunOptions {
@@ -229,7 +235,7 @@ export class Vm {
     (this.stacks[depth] as Region).bytes.fill(0);
     this.#regs[20] = STACK_SIZE;
     this.#regs[21] = HB + depth;
-    this.#mayGoto[depth] = MAY_GOTO_BUDGET;
+    this.#mayGoto[depth] = this.#options.mayGotoBudget ?? MAY_GOTO_BUDGET;
     if (depth + 1 > this.#stats.maxFrames) this.#stats.maxFrames = depth + 1;
   }
 
@@ -345,7 +351,7 @@ export class Vm {
     this.#stats.tailCalls++;
     this.#prog = target;
     // The callee reuses the frame (and its stack) but starts with its own loop budget.
-    this.#mayGoto[this.#depth] = MAY_GOTO_BUDGET;
+    this.#mayGoto[this.#depth] = this.#options.mayGotoBudget ?? MAY_GOTO_BUDGET;
     return SWITCHED;
   }
 

@@ -243,6 +243,11 @@ describe("control flow", () => {
     expect(stats.insns).toBe(MAY_GOTO_BUDGET * 3 + 2);
   });
 
+  it("takes a configurable may_goto budget", () => {
+    const prog: Instruction[] = [insn(0xe5, 0, 0, 2), insn(0x07, 0, 0, 0, 1), insn(0x05, 0, 0, -3), exit];
+    expect(run(prog, {}, { mayGotoBudget: 5 }).r0).toBe(5n);
+  });
+
   it("gives each frame its own may_goto budget", () => {
     const prog: Instruction[] = [
       insn(0xe5, 0, 0, 2), // 0: may_goto +2 (to 3)
