@@ -7,6 +7,7 @@ import { registerMm } from "./mm.js";
 import { registerObject } from "./object.js";
 import { registerPlugin } from "./plugin.js";
 import { registerRun } from "./run.js";
+import { registerVmas } from "./vmas.js";
 
 /** Every command, in the order `bpfkit --help` lists them. */
 export const commands: RegisterCommand[] = [
@@ -18,4 +19,5 @@ export const commands: RegisterCommand[] = [
   registerObject,
   registerPlugin,
   registerRun,
+  registerVmas,
 ];
