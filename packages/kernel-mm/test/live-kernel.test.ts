@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,10 +41,15 @@ function kernelWalk(pid: number, addr = 0n): KernelMm {
   ctx.writeUInt32LE(pid, 0);
   ctx.writeBigUInt64LE(addr, 8);
   const build = mkdtempSync(join(tmpdir(), "bpfkit-mm-"));
-  const out = execFileSync("python3", [koracle, "--build", build, "--ctx-hex", ctx.toString("hex"), object], {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-  });
+  let out: string;
+  try {
+    out = execFileSync("python3", [koracle, "--build", build, "--ctx-hex", ctx.toString("hex"), object], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
   const result = JSON.parse(out.trim().split("\n").at(-1) as string);
   if (result.verdict !== "accept") throw new Error(`mm-walk rejected: ${JSON.stringify(result.error)}`);
   const bss = Object.entries(result.maps as Record<string, Array<{ value: string[] }>>).find(([k]) =>
