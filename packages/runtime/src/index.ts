@@ -7,7 +7,6 @@ export type { HelperImpl } from "./helpers/index.js";
 export { BPF_LOOP_MAX, formatPrintf, HELPERS_BY_NAME } from "./helpers/index.js";
 export type { ImageMap, Instance, ObjectImage } from "./instantiate.js";
 export { instantiate } from "./instantiate.js";
-export { imageFromObject } from "./object-image.js";
 export { BITS_ITER_NR_WORDS_MAX, BPF_MAX_LOOPS, GENERIC_KFUNCS } from "./kfuncs/generic.js";
 export type { KfuncDef, KfuncImpl } from "./kfuncs/registry.js";
 export { KF, KfuncRegistry } from "./kfuncs/registry.js";
@@ -32,6 +31,7 @@ export { QueueMap } from "./maps/queue.js";
 export { RINGBUF_HDR_SZ, RingbufMap, RingbufQuery } from "./maps/ringbuf.js";
 export type { StorageOwner } from "./maps/task-storage.js";
 export { TaskStorageMap } from "./maps/task-storage.js";
+export { imageFromObject } from "./object-image.js";
 export type { RunReport } from "./report.js";
 export { parseHex, runReport } from "./report.js";
 export type {

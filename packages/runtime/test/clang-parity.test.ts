@@ -29,6 +29,10 @@ const CASES = [
     ctx: new Uint8Array([...u32le(5, 100), ...new Uint8Array(24)]),
   },
   { fixture: "runtime-maps", prog: "exercise", ctx: new Uint8Array([...u32le(0, 0), ...new Uint8Array(24)]) },
+  // struct out { u32 n, count; u64 sum; u32 popped; s32 push_err, pop_err, cmp; char text[32]; }
+  { fixture: "runtime-helpers", prog: "helpers", ctx: new Uint8Array([...u32le(6), ...new Uint8Array(68)]) },
+  { fixture: "runtime-helpers", prog: "helpers", ctx: new Uint8Array([...u32le(2), ...new Uint8Array(68)]) },
+  { fixture: "runtime-helpers", prog: "helpers", ctx: new Uint8Array([...u32le(0), ...new Uint8Array(68)]) },
 ];
 
 describe.skipIf(
@@ -65,7 +69,10 @@ describe.skipIf(
         rt.maps.map((m) => [m.name.replaceAll(".", "_"), asSet(JSON.parse(dumpJson(dumpMap(m))))]),
       );
       const theirs = Object.fromEntries(Object.entries(live.maps).map(([k, v]) => [k, asSet(v)]));
-      expect(ours).toEqual(theirs);
+      // koracle leaves out maps bpftool cannot walk (queue, stack); those dump as [] here.
+      for (const name of Object.keys(ours))
+        if (!(name in theirs)) expect([name, ours[name]]).toEqual([name, []]);
+      expect(Object.fromEntries(Object.entries(ours).filter(([k]) => k in theirs))).toEqual(theirs);
     });
   }
 });
