@@ -1,5 +1,6 @@
 import { classify, type Instruction, slotCount } from "@bpfkit/bpf-isa";
 import type { Memory, Region } from "@bpfkit/vm";
+import { Errno } from "./errno.js";
 import { RuntimeError } from "./error.js";
 import type { ProgType, RunInput } from "./runtime.js";
 
@@ -84,6 +85,15 @@ export function contextFor(type: ProgType, memory: Memory, input: RunInput): Con
     }
     case "xdp": {
       const data = input.data ?? new Uint8Array(0);
+      if (data.length < ETH_HLEN)
+        throw new RuntimeError(
+          `xdp test run: data of ${data.length} bytes is shorter than an Ethernet header`,
+          {
+            kind: "context",
+            name: type,
+            errno: Errno.EINVAL,
+          },
+        );
       const pkt = map(data.slice(), "packet", "packet");
       const ctx = map(XDP_OBJECT_SIZE, "ctx", "context", false);
       const v = ctx.view;

@@ -76,3 +76,82 @@ describe.skipIf(
     });
   }
 });
+
+/** An Ethernet + IPv4 + UDP frame (checksums left 0: XDP does not check them). */
+function udpFrame(proto: number, dport: number, payload: number): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 8 + payload);
+  f.set([1, 2, 3, 4, 5, 6, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x08, 0x00]);
+  f.set([0x45, 0, 0, 28 + payload, 0, 0, 0, 0, 64, proto], 14);
+  f.set([0x30, 0x39, dport >> 8, dport & 0xff], 34);
+  return f;
+}
+
+describe.skipIf(
+  skipReason("clang XDP fixture vs the live kernel", [[hasKernelOracle(), "needs root, bpf() and bpftool"]]),
+)("clang XDP fixture: runtime vs the live kernel (same relocated code, raw BPF_PROG_LOAD)", () => {
+  const btf = hasKernelOracle()
+    ? parseBtf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")))
+    : undefined;
+  const packets: [string, Uint8Array][] = [
+    ["udp to the echo port", udpFrame(17, 7, 6)],
+    ["udp elsewhere", udpFrame(17, 53, 6)],
+    ["tcp", udpFrame(6, 7, 6)],
+    ["truncated ip", udpFrame(17, 7, 0).subarray(0, 20)],
+    ["runt", new Uint8Array(10)],
+    ["arp", new Uint8Array([...udpFrame(17, 7, 0).subarray(0, 12), 0x08, 0x06, ...new Uint8Array(28)])],
+  ];
+  for (const [what, frame] of packets) {
+    it(what, () => {
+      const bytes = new Uint8Array(readFileSync(join(repoRoot, "fixtures", "bpf", "runtime-xdp.bpf.o")));
+      const loaded = loadObject(openObject(bytes, { fileName: "runtime-xdp.bpf.o" }), { kernelBtf: btf });
+      const prog = loaded.programs.find((p) => p.name === "xdp_echo")!;
+      const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+      const [live] = JSON.parse(
+        execFileSync("python3", [join(import.meta.dirname, "kernel", "prog-run.py")], {
+          input: JSON.stringify([
+            {
+              type: "xdp",
+              insns: hex(prog.insns),
+              ctx: null,
+              data: hex(frame),
+              maps: loaded.maps.map((m) => ({
+                name: m.name,
+                type: m.type,
+                key: m.keySize,
+                value: m.valueSize,
+                max: m.maxEntries,
+                flags: m.flags,
+                freeze: m.readonly,
+                init: m.initial ? [["00000000", hex(m.initial)]] : [],
+              })),
+            },
+          ]),
+          encoding: "utf8",
+        }),
+      ) as {
+        error?: string;
+        test_run_errno?: number;
+        retval: number;
+        data_out: string;
+        maps: Record<string, [string, string][]>;
+      }[];
+      expect(live?.error).toBeUndefined();
+      const rt = createRuntime({ btf });
+      const { programs } = instantiate(rt, imageFromObject(loaded));
+      if (live?.test_run_errno !== undefined) {
+        // The kernel refuses the run itself (a frame shorter than an Ethernet header): so do we.
+        expect(() => rt.run(programs.get("xdp_echo")!, { data: frame })).toThrow(
+          expect.objectContaining({ errno: live.test_run_errno }),
+        );
+        return;
+      }
+      const out = rt.run(programs.get("xdp_echo")!, { data: frame });
+      expect(out.retval).toBe(live!.retval);
+      expect(hex(out.dataOut!)).toBe(live!.data_out);
+      for (const m of rt.maps) {
+        const ours = m.entries().map((e) => [hex(e.key), hex(e.value!)]);
+        expect([m.name, ours]).toEqual([m.name, live!.maps[m.name]]);
+      }
+    });
+  }
+});

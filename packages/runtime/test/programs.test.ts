@@ -623,7 +623,9 @@ describe("program types", () => {
     expect(r.retval).toBe(2);
     expect(r.dataOut?.[12]).toBe(0xab);
     expect(frame[12]).toBe(0xaa);
-    expect(run(rt, xdp, undefined, "xdp", new Uint8Array(10)).retval).toBe(1);
+    expect(run(rt, xdp, undefined, "xdp", new Uint8Array(20)).retval).toBe(2);
+    // BPF_PROG_TEST_RUN refuses an XDP frame shorter than an Ethernet header with -EINVAL.
+    expect(() => run(rt, xdp, undefined, "xdp", new Uint8Array(10))).toThrow(RuntimeError);
   });
 
   it("xdp: the context pointer survives a spill to the stack", () => {

@@ -81,7 +81,10 @@ def one(case):
                        ctypes.addressof(din) if data_in else 0, ctypes.addressof(dout) if data_in else 0,
                        1 if case["type"] != "syscall" else 0, 0, len(ctx_in), len(ctx_in) if out_ctx else 0,
                        ctypes.addressof(ctx) if ctx_in else 0, ctypes.addressof(cout) if out_ctx else 0, 0, 0, 0)
-    _, raw = bpf(TEST_RUN, attr)
+    try:
+        _, raw = bpf(TEST_RUN, attr)
+    except OSError as e:
+        return {"test_run_errno": e.errno}
     retval, = struct.unpack_from("<i", raw, 4)
     data_out_size, = struct.unpack_from("<I", raw, 12)
     ctx_out = (cout if out_ctx else ctx).raw[:len(ctx_in)].hex() if ctx_in else None
@@ -89,7 +92,7 @@ def one(case):
            "data_out": dout.raw[:data_out_size].hex() if data_in else None, "maps": {}}
     for m, fd in zip(case["maps"], fds):
         entries = []
-        if m["type"] in (1, 2, 5, 6, 9):
+        if m["type"] in (1, 2, 9):
             key = None
             while True:
                 nk = ctypes.create_string_buffer(m["key"])
