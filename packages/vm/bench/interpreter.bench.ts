@@ -1,3 +1,4 @@
+import { cpus, loadavg } from "node:os";
 import { bench, describe } from "vitest";
 import { loadProgram, Vm } from "../src/index.js";
 import { naiveRun } from "../test/naive-interpreter.js";
@@ -101,7 +102,8 @@ function printNsPerInsn(): void {
     const naive = nsPerInsn(c.naive, 3, 200);
     return `  ${c.name.padEnd(28)} bpfkit ${fast.toFixed(2).padStart(6)}   naive ${naive.toFixed(1).padStart(7)}   ${(naive / fast).toFixed(1)}x faster`;
   });
-  console.log(
-    ["", "ns per BPF instruction (CPU time, best of trials; lower is better):", ...rows, ""].join("\n"),
-  );
+  // CPU time still grows when other processes share the core (SMT), so say how busy the machine was.
+  const load = loadavg()[0]?.toFixed(1);
+  const title = `ns per BPF instruction (CPU time, best of trials; lower is better; load average ${load} on ${cpus().length} CPUs):`;
+  console.log(["", title, ...rows, ""].join("\n"));
 }
