@@ -57,6 +57,25 @@ describe("bpfkit run", () => {
     expect(report.stats.insns).toBeGreaterThan(100);
   });
 
+  it("reads a task iterator once per task of the snapshot (clang iter/task fixture)", async () => {
+    const { io, out, err } = capture();
+    const snap = join(dir, "tasks.json");
+    writeFileSync(
+      snap,
+      JSON.stringify({
+        tasks: [
+          { pid: 42, tgid: 42, comm: "server" },
+          { pid: 1, tgid: 1, comm: "init" },
+          { pid: 43, tgid: 42, comm: "worker" },
+        ],
+      }),
+    );
+    const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-iter.bpf.o");
+    expect(await main(["run", obj, "--prog", "dump_tasks", "--snapshot", snap], io)).toBe(0);
+    expect(err.join("")).toBe("");
+    expect(out.join("")).toBe("pid tgid comm\n1 1 init\n42 42 server\n43 42 worker\n");
+  });
+
   it("names the programs an object has when --prog matches none", async () => {
     const { io, err } = capture();
     const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-maps.bpf.o");

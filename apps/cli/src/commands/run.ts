@@ -109,6 +109,12 @@ export const registerRun: RegisterCommand = (program, context) => {
       const { programs } = instantiate(runtime, image);
       const prog = programs.get(options.prog);
       if (!prog) bad(`${obj}: no program named ${options.prog} (have: ${[...programs.keys()].join(", ")})`);
+      if (prog.type === "iter") {
+        // An iterator is read like its bpf_iter file: once per task, printing what it wrote.
+        const output = runtime.runTaskIter(prog);
+        context.io.out(options.json ? `${dumpJson({ output, maps: runtime.dumpMaps() })}\n` : output);
+        return;
+      }
       const report = runReport(runtime, runtime.run(prog, { ctx, data, repeat }));
       context.io.out(options.json ? `${dumpJson(report)}\n` : text(report));
     });
