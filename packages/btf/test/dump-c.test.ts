@@ -91,7 +91,7 @@ describe.skipIf(
   });
 
   it("fixture objects and every selftest object match bpftool", () => {
-    const objects = [...["t1", "t2", "core"].map(compileFixture), ...selftestObjects()];
+    const objects = [...["t1", "t2", "core"].map((n) => compileFixture(n)), ...selftestObjects()];
     if (objects.length <= 3) console.log("no selftest objects (run scripts/build-selftests.sh)");
     for (const path of objects) {
       const raw = findElfSection(new Uint8Array(readFileSync(path)), ".BTF");

@@ -56,7 +56,7 @@ describe.skipIf(
 )("raw dump of objects", () => {
   it("fixture objects and every selftest object match bpftool", () => {
     const objects = [
-      ...["t1", "t2", "core"].map(compileFixture),
+      ...["t1", "t2", "core"].map((n) => compileFixture(n)),
       linkFixtures("golden", ["t1", "t2"]),
       ...selftestObjects(),
     ];

@@ -1,7 +1,16 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { skipReason } from "../../../scripts/test-env.js";
-import { BtfBuilder, BtfKind, encodeBtf, findElfSection, parseBtf } from "../src/index.js";
+import {
+  BtfBuilder,
+  BtfKind,
+  dumpC,
+  dumpRaw,
+  encodeBtf,
+  findElfSection,
+  parseBtf,
+  parseBtfExt,
+} from "../src/index.js";
 import { compileFixture, hasClang, hasVmlinux, moduleBtfFiles, selftestObjects, VMLINUX } from "./helpers.js";
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -64,7 +73,7 @@ describe.skipIf(skipReason("object round trip", [[hasClang, "clang-19 not instal
   "encode objects",
   () => {
     it("encode(parse(.BTF)) == .BTF for fixture and selftest objects", () => {
-      const objects = [...["t1", "t2", "core"].map(compileFixture), ...selftestObjects()];
+      const objects = [...["t1", "t2", "core"].map((n) => compileFixture(n)), ...selftestObjects()];
       let checked = 0;
       for (const path of objects) {
         const raw = findElfSection(new Uint8Array(readFileSync(path)), ".BTF");
@@ -76,3 +85,35 @@ describe.skipIf(skipReason("object round trip", [[hasClang, "clang-19 not instal
     });
   },
 );
+
+describe.skipIf(skipReason("big-endian objects", [[hasClang, "clang-19 not installed"]]))(
+  "big-endian BTF",
+  () => {
+    it("parses a bpfeb object's .BTF/.BTF.ext to the same types as the bpfel build and round-trips", () => {
+      const le = objectBtf(compileFixture("core"));
+      const be = objectBtf(compileFixture("core", "bpfeb"));
+      const lb = parseBtf(le.btf);
+      const bb = parseBtf(be.btf);
+      expect(bb.littleEndian).toBe(false);
+      expect(dumpRaw(bb)).toBe(dumpRaw(lb));
+      expect(dumpC(bb)).toBe(dumpC(lb));
+      expect(same(encodeBtf(bb), be.btf)).toBe(true);
+      expect(same(encodeBtf(bb, { littleEndian: true }), le.btf)).toBe(true);
+      const key = (r: { typeId: number; accessString: string; kind: number }) =>
+        `${r.typeId}/${r.accessString}/${r.kind}`;
+      const lext = parseBtfExt(le.ext!, lb);
+      const bext = parseBtfExt(be.ext!, bb);
+      expect(bext.littleEndian).toBe(false);
+      expect(bext.funcInfo).toEqual(lext.funcInfo);
+      // Code differs between byte orders (bitfield extraction), so compare the set of relocations.
+      expect(new Set(bext.coreRelos[0]!.records.map(key))).toEqual(
+        new Set(lext.coreRelos[0]!.records.map(key)),
+      );
+    });
+  },
+);
+
+function objectBtf(path: string): { btf: Uint8Array; ext: Uint8Array | undefined } {
+  const bytes = new Uint8Array(readFileSync(path));
+  return { btf: findElfSection(bytes, ".BTF")!, ext: findElfSection(bytes, ".BTF.ext") };
+}

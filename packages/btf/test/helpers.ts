@@ -14,19 +14,12 @@ const fixtureDir = join(repoRoot, "packages", "btf", "test", "fixtures");
 const outDir = join(tmpdir(), `bpfkit-btf-fixtures-${process.pid}`);
 
 /** Compiles test/fixtures/<name>.bpf.c with clang-19 -g -O2 into a temp dir, once per process. */
-export function compileFixture(name: string): string {
+export function compileFixture(name: string, target: "bpf" | "bpfeb" = "bpf"): string {
   mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, `${name}.o`);
+  const out = join(outDir, target === "bpf" ? `${name}.o` : `${name}.${target}.o`);
   if (!existsSync(out)) {
-    execFileSync("clang-19", [
-      "-g",
-      "-O2",
-      "--target=bpf",
-      "-c",
-      join(fixtureDir, `${name}.bpf.c`),
-      "-o",
-      out,
-    ]);
+    const src = join(fixtureDir, `${name}.bpf.c`);
+    execFileSync("clang-19", ["-g", "-O2", `--target=${target}`, "-c", src, "-o", out]);
   }
   return out;
 }
@@ -34,7 +27,8 @@ export function compileFixture(name: string): string {
 /** Links compiled fixtures with `bpftool gen object` (bpftool's static linker dedups BTF). */
 export function linkFixtures(name: string, parts: string[]): string {
   const out = join(outDir, `${name}.linked.o`);
-  if (!existsSync(out)) execFileSync("bpftool", ["gen", "object", out, ...parts.map(compileFixture)]);
+  if (!existsSync(out))
+    execFileSync("bpftool", ["gen", "object", out, ...parts.map((n) => compileFixture(n))]);
   return out;
 }
 
