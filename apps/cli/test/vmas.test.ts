@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasTool } from "../../../scripts/test-env.js";
+import { main } from "../src/cli.js";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+}
+
+async function vmas(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { io, out, err } = capture();
+  const code = await main(["vmas", ...args], io);
+  return { code, out: out.join(""), err: err.join("") };
+}
+
+/** /proc/PID/maps as `bpfkit vmas` must print it: the gate area is not in the mm's tree. */
+function procMaps(pid: number): string {
+  return readFileSync(`/proc/${pid}/maps`, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0 && !l.endsWith("[vsyscall]"))
+    .map((l) => `${l}\n`)
+    .join("");
+}
+
+async function started(child: ChildProcess, marker: string): Promise<number> {
+  const pid = child.pid as number;
+  for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/maps`, "utf8").includes(marker); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  return pid;
+}
+
+describe("bpfkit vmas", () => {
+  const children: ChildProcess[] = [];
+  let sleepPid = 0;
+
+  beforeAll(async () => {
+    const c = spawn("sleep", ["600"], { stdio: "ignore" });
+    children.push(c);
+    sleepPid = await started(c, "sleep");
+  });
+
+  afterAll(() => {
+    for (const c of children) c.kill();
+  });
+
+  it.each([
+    ["snapshot", []],
+    ["original", []],
+    ["stack", ["--stack-bytes", "112"]],
+  ])("design %s: equals /proc/PID/maps of a live process", async (design, extra) => {
+    const r = await vmas(["--pid", String(sleepPid), "--design", design, ...extra]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(procMaps(sleepPid));
+  }, 60_000);
+
+  it.skipIf(!hasTool("python3"))(
+    "equals /proc/PID/maps of a python process (shared libraries, heap, many VMAs)",
+    async () => {
+      const c = spawn("python3", ["-c", "import ssl, json, sqlite3, time; time.sleep(600)"], { stdio: "ignore" });
+      children.push(c);
+      const pid = await started(c, "libssl");
+      await new Promise((r) => setTimeout(r, 200));
+      const r = await vmas(["--pid", String(pid)]);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(procMaps(pid));
+      expect(r.out.split("\n").length).toBeGreaterThan(40);
+    },
+    60_000,
+  );
+
+  it("--from ADDR starts at the first VMA with vm_end > ADDR", async () => {
+    const lines = procMaps(sleepPid).split("\n");
+    const third = lines[2] as string;
+    const start = BigInt(`0x${third.split("-")[0]}`);
+    const r = await vmas(["--pid", String(sleepPid), "--from", `0x${(start + 1n).toString(16)}`]);
+    expect(r.out).toBe(lines.slice(2).join("\n"));
+  }, 60_000);
+
+  it("--json adds vm_flags and pgoff", async () => {
+    const r = await vmas(["--pid", String(sleepPid), "--json"]);
+    const rows = JSON.parse(r.out) as Array<Record<string, string>>;
+    expect(rows.length).toBe(procMaps(sleepPid).split("\n").length - 1);
+    const stack = rows.find((x) => x.path === "[stack]");
+    expect(stack?.vmFlags).toMatch(/^0x[0-9a-f]+$/);
+    expect(BigInt(stack?.vmFlags ?? "0") & 0x100n).toBe(0x100n); // VM_GROWSDOWN
+    expect(stack?.pgoff).toMatch(/^0x[0-9a-f]+$/);
+  }, 60_000);
+
+  it("refuses the on-stack design when its 96-byte budget does not fit the target BTF", async () => {
+    const r = await vmas(["--pid", String(sleepPid), "--design", "stack"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/design stack does not fit the target kernel: .* needs \d+ bytes/);
+  }, 60_000);
+
+  it("rejects bad options with exit 2 and says in --help that it runs unverified", async () => {
+    expect((await vmas(["--design", "heap"])).code).toBe(2);
+    expect((await vmas(["--pid", "abc"])).code).toBe(2);
+    const { io, out } = capture();
+    await main(["vmas", "--help"], io);
+    expect(out.join("")).toMatch(/without verification/);
+  });
+});
