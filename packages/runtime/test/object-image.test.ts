@@ -25,7 +25,7 @@ describe("imageFromObject: @bpfkit/object's loaded object as a runtime image", (
     expect(image.maps[2]!.initial).toEqual(new Uint8Array([1, 0, 0, 0]));
     // lddw of target_pid: fd_array form, map index 2 (example.data).
     const insns = image.programs[0]!.insns as Uint8Array;
-    expect([insns[16], insns[17] >> 4, insns[20]]).toEqual([0x18, 6, 2]);
+    expect([insns[16], insns[17]! >> 4, insns[20]]).toEqual([0x18, 6, 2]);
   });
 
   it("runs an object's program against its global data", () => {
