@@ -1,8 +1,18 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasTool } from "../../../scripts/test-env.js";
+import { hasKernelOracle, hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
 import { main } from "../src/cli.js";
+import { decodeOut, mapsLine } from "../src/commands/vmas.js";
+
+const koracle = join(repoRoot, "..", "shared", "tools", "koracle.py");
+const liveSkip = skipReason("the built-in program in the live kernel", [
+  [hasKernelOracle(), "needs root, bpftool and /sys/kernel/btf/vmlinux"],
+  [existsSync(koracle), `${koracle} not found`],
+  [hasTool("python3"), "python3 not installed"],
+]);
 
 function capture() {
   const out: string[] = [];
@@ -50,17 +60,23 @@ describe("bpfkit vmas", () => {
     ["snapshot", []],
     ["original", []],
     ["stack", ["--stack-bytes", "112"]],
-  ])("design %s: equals /proc/PID/maps of a live process", async (design, extra) => {
-    const r = await vmas(["--pid", String(sleepPid), "--design", design, ...extra]);
-    expect(r.err).toBe("");
-    expect(r.code).toBe(0);
-    expect(r.out).toBe(procMaps(sleepPid));
-  }, 60_000);
+  ])(
+    "design %s: equals /proc/PID/maps of a live process",
+    async (design, extra) => {
+      const r = await vmas(["--pid", String(sleepPid), "--design", design, ...extra]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(procMaps(sleepPid));
+    },
+    60_000,
+  );
 
   it.skipIf(!hasTool("python3"))(
     "equals /proc/PID/maps of a python process (shared libraries, heap, many VMAs)",
     async () => {
-      const c = spawn("python3", ["-c", "import ssl, json, sqlite3, time; time.sleep(600)"], { stdio: "ignore" });
+      const c = spawn("python3", ["-c", "import ssl, json, sqlite3, time; time.sleep(600)"], {
+        stdio: "ignore",
+      });
       children.push(c);
       const pid = await started(c, "libssl");
       await new Promise((r) => setTimeout(r, 200));
@@ -70,6 +86,36 @@ describe("bpfkit vmas", () => {
       expect(r.out.split("\n").length).toBeGreaterThan(40);
     },
     60_000,
+  );
+
+  it.skipIf(liveSkip)(
+    "the built-in program, loaded into the running kernel, prints the same lines (real verifier, real kfuncs)",
+    () => {
+      const ctx = Buffer.alloc(16);
+      ctx.writeUInt32LE(sleepPid, 0);
+      const out = execFileSync(
+        "python3",
+        [
+          koracle,
+          "--build",
+          mkdtempSync(join(tmpdir(), "bpfkit-vmas-")),
+          "--ctx-hex",
+          ctx.toString("hex"),
+          join(repoRoot, "fixtures", "bpf", "task-vmas.bpf.o"),
+        ],
+        { encoding: "utf8", maxBuffer: 64 << 20 },
+      );
+      const r = JSON.parse(out.trim().split("\n").at(-1) as string);
+      expect(r.verdict).toBe("accept");
+      const bss = Object.entries(r.maps as Record<string, Array<{ value: string[] }>>).find(([k]) =>
+        k.endsWith("bss"),
+      )?.[1][0]?.value as string[];
+      const got = decodeOut(new Uint8Array(bss.map((h) => Number.parseInt(h, 16))));
+      expect(got.err).toBe(0);
+      expect(got.next).toBe(null);
+      expect(got.records.map((x) => `${mapsLine(x)}\n`).join("")).toBe(procMaps(sleepPid));
+    },
+    120_000,
   );
 
   it("--from ADDR starts at the first VMA with vm_end > ADDR", async () => {
