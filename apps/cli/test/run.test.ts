@@ -43,7 +43,7 @@ describe("bpfkit run", () => {
     // struct args { u32 n = 12, stop = 9; u64 loop_sum, iter_sum; s32 noexist; u32 calls; }
     const ctx = `0c000000${"09000000"}${"00".repeat(24)}`;
     const code = await main(
-      ["run", obj, "--prog", "exercise", "--ctx-hex", ctx, "--snapshot", snapshot, "--json"],
+      ["run", obj, "--prog", "exercise", "--ctx-hex", ctx, "--snapshot", snapshot, "--no-verify", "--json"],
       io,
     );
     expect(err.join("")).toBe("");
@@ -55,6 +55,13 @@ describe("bpfkit run", () => {
     expect(report.maps.buckets[0].formatted).toEqual({ key: 0, value: 42 });
     expect(report.maps["runtime_.rodata"][0].formatted).toEqual({ value: { ".rodata": [{ offset: 10 }] } });
     expect(report.stats.insns).toBeGreaterThan(100);
+  });
+
+  it("refuses to run unverified programs unless --no-verify is given (no verifier yet)", async () => {
+    const { io, err } = capture();
+    const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-maps.bpf.o");
+    expect(await main(["run", obj, "--prog", "exercise", "--snapshot", snapshot], io)).toBe(2);
+    expect(err.join("")).toMatch(/the verifier has not landed yet; pass --no-verify/);
   });
 
   it("reads a task iterator once per task of the snapshot (clang iter/task fixture)", async () => {
@@ -71,7 +78,7 @@ describe("bpfkit run", () => {
       }),
     );
     const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-iter.bpf.o");
-    expect(await main(["run", obj, "--prog", "dump_tasks", "--snapshot", snap], io)).toBe(0);
+    expect(await main(["run", obj, "--prog", "dump_tasks", "--snapshot", snap, "--no-verify"], io)).toBe(0);
     expect(err.join("")).toBe("");
     expect(out.join("")).toBe("pid tgid comm\n1 1 init\n42 42 server\n43 42 worker\n");
   });
@@ -79,7 +86,7 @@ describe("bpfkit run", () => {
   it("names the programs an object has when --prog matches none", async () => {
     const { io, err } = capture();
     const obj = join(import.meta.dirname, "..", "..", "..", "fixtures", "bpf", "runtime-maps.bpf.o");
-    expect(await main(["run", obj, "--prog", "nope", "--snapshot", snapshot], io)).toBe(2);
+    expect(await main(["run", obj, "--prog", "nope", "--snapshot", snapshot, "--no-verify"], io)).toBe(2);
     expect(err.join("")).toMatch(/no program named nope \(have: exercise\)/);
   });
 });

@@ -103,6 +103,11 @@ export const registerRun: RegisterCommand = (program, context) => {
           bad(`--pid ${pid}: no such task in ${snapshot.source ?? "the snapshot"}`);
         snapshot.current = pid;
       }
+      // Until @bpfkit/verifier lands there is no verdict to honour: running is opt-in.
+      if (options.verify)
+        bad(
+          `${obj}: bpfkit run verifies before it runs, and the verifier has not landed yet; pass --no-verify to run ${options.prog} unverified`,
+        );
       const btf = targetBtf(options.btf);
       const image = loadImage(obj, btf);
       const runtime = createRuntime({ snapshot, btf });
