@@ -21,6 +21,7 @@ describe("bpfkit run", () => {
       [["--data-hex", "abc"], /--data-hex abc: expected hex bytes/],
       [["--repeat", "0"], /--repeat 0: expected a positive integer/],
       [["--pid", "-4"], /--pid -4: expected a process id/],
+      [["--engine", "jit"], /--engine jit: the only engine is "interpreter"/],
       [["--pid", "77", "--snapshot", snapshot], /--pid 77: no such task/],
     ] as const) {
       const { io, err } = capture();

@@ -25,6 +25,7 @@ interface RunOptions {
   repeat: string;
   snapshot?: string;
   btf?: string;
+  engine: string;
   json?: boolean;
   verify: boolean;
 }
@@ -41,6 +42,7 @@ function parseOptions(options: RunOptions) {
   if (options.dataHex !== undefined && !data) bad(`--data-hex ${options.dataHex}: expected hex bytes`);
   const repeat = Number(options.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) bad(`--repeat ${options.repeat}: expected a positive integer`);
+  if (options.engine !== "interpreter") bad(`--engine ${options.engine}: the only engine is "interpreter"`);
   const pid = options.pid === undefined || options.pid === "self" ? undefined : Number(options.pid);
   if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0))
     bad(`--pid ${options.pid}: expected a process id`);
@@ -88,6 +90,7 @@ export const registerRun: RegisterCommand = (program, context) => {
     .option("--repeat <n>", "runs, like BPF_PROG_TEST_RUN's repeat", "1")
     .option("--snapshot <file>", "a saved system snapshot (JSON) instead of live /proc")
     .option("--btf <file>", "target kernel BTF (default: /sys/kernel/btf/vmlinux, else the bundled 6.18)")
+    .option("--engine <e>", "execution engine (interpreter: the only one so far)", "interpreter")
     .option("--no-verify", "run without verifying first (the only mode until the verifier lands)")
     .option(
       "--json",
