@@ -38,7 +38,7 @@ describe.skipIf(
     const ref = bpftoolDump(VMLINUX, "c");
     expect(firstDiff(mine, ref)).toBe("");
     expect(mine === ref).toBe(true);
-  });
+  }, 900000);
 
   it("every module in /sys/kernel/btf is byte-identical (split on vmlinux)", () => {
     const modules = moduleBtfFiles();
@@ -47,7 +47,7 @@ describe.skipIf(
       const mine = dumpC(parseBtf(new Uint8Array(readFileSync(file)), { base }));
       expect(firstDiff(mine, bpftoolDump(file, "c", VMLINUX)), file).toBe("");
     }
-  });
+  }, 900000);
 
   it("a hand-built split BTF dumps base and module types together like bpftool", () => {
     const task = base.find("task_struct")!;
@@ -70,7 +70,7 @@ describe.skipIf(
     expect(firstDiff(mine, bpftoolDump(file, "c", VMLINUX))).toBe("");
     expect(mine).toContain("struct mod_thing {\n\tstruct task_struct *owner;\n\tint task_struct;\n};");
     expect(firstDiff(dumpRaw(split), bpftoolDump(file, "raw", VMLINUX))).toBe("");
-  });
+  }, 900000);
 });
 
 describe.skipIf(
@@ -98,5 +98,5 @@ describe.skipIf(
       if (!raw) continue;
       expect(firstDiff(dumpC(parseBtf(raw)), bpftoolDump(path, "c")), path).toBe("");
     }
-  });
+  }, 900000);
 });

@@ -36,7 +36,7 @@ describe.skipIf(
     const ref = bpftoolDump(VMLINUX, "raw");
     expect(firstDiff(mine, ref)).toBe("");
     expect(mine === ref).toBe(true);
-  });
+  }, 900000);
 
   it("every module in /sys/kernel/btf is byte-identical (split on vmlinux)", () => {
     const modules = moduleBtfFiles();
@@ -45,7 +45,7 @@ describe.skipIf(
       const mine = dumpRaw(parseBtf(new Uint8Array(readFileSync(file)), { base }));
       expect(firstDiff(mine, bpftoolDump(file, "raw", VMLINUX)), file).toBe("");
     }
-  });
+  }, 900000);
 });
 
 describe.skipIf(
@@ -66,5 +66,5 @@ describe.skipIf(
       if (!raw) continue;
       expect(firstDiff(dumpRaw(parseBtf(raw)), bpftoolDump(path, "raw")), path).toBe("");
     }
-  });
+  }, 900000);
 });

@@ -32,7 +32,7 @@ describe.skipIf(skipReason("vmlinux round trip", [[hasVmlinux, `${VMLINUX} missi
       expect(parsedBe.type(114)).toEqual(base.type(114));
       expect(same(encodeBtf(parsedBe, { littleEndian: true }), bytes)).toBe(true);
       expect(same(encodeBtf(parsedBe), be)).toBe(true);
-    });
+    }, 900000);
 
     it("round-trips every module BTF as split BTF", () => {
       for (const file of moduleBtfFiles()) {
@@ -82,7 +82,7 @@ describe.skipIf(skipReason("object round trip", [[hasClang, "clang-19 not instal
         checked++;
       }
       expect(checked).toBeGreaterThanOrEqual(3);
-    });
+    }, 900000);
   },
 );
 

@@ -178,7 +178,7 @@ describe.skipIf(skipReason("clang object BTF", [[hasClang, "clang-19 not install
           if (!(e instanceof BtfError)) throw e;
         }
       }
-    });
+    }, 900000);
   },
 );
 
@@ -213,5 +213,5 @@ describe.skipIf(
         }
       }
     }
-  });
+  }, 900000);
 });

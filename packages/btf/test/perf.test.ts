@@ -8,19 +8,25 @@ describe.skipIf(skipReason("vmlinux parse budget", [[hasVmlinux, `${VMLINUX} mis
   "parse budget",
   () => {
     it("opens vmlinux BTF in under 150 ms and 100 MB", () => {
-      const times: number[] = [];
+      // CPU time, not wall time: the machines running this are shared, and a loaded box stretches
+      // wall time several-fold while the work done stays the same. Reading the file is included.
+      const wall: number[] = [];
+      const cpu: number[] = [];
       let kept: unknown;
       const before = process.memoryUsage();
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 7; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         kept = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
-        times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        wall.push(performance.now() - t0);
+        cpu.push((c.user + c.system) / 1000);
       }
       const after = process.memoryUsage();
       const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
-      const best = Math.min(...times);
+      const best = Math.min(...cpu);
       console.log(
-        `parse vmlinux: best ${best.toFixed(1)} ms of ${times.map((t) => t.toFixed(0)).join("/")}; heap+buffers +${(grown / 1e6).toFixed(1)} MB`,
+        `parse vmlinux: best ${best.toFixed(1)} ms CPU (wall ${wall.map((t) => t.toFixed(0)).join("/")} ms); heap+buffers +${(grown / 1e6).toFixed(1)} MB for 7 parses`,
       );
       expect(kept).toBeDefined();
       expect(best).toBeLessThan(150);
