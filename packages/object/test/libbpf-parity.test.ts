@@ -90,7 +90,7 @@ describe.skipIf(skip)("libbpf 1.1 parity on the kernel selftest objects", () => 
     const differ = by("differ");
     const lines = [
       `libbpf parity: ${results.length} objects, ${by("equal").length} equal, ${differ.length} differ, ` +
-        `${by("both-reject").length} rejected by both before relocation, ${by("excluded").length} excluded`,
+        `${by("both-reject").length} refused by both, ${by("excluded").length} excluded`,
       ...differ.map((r) => `  differ ${r.file}: ${r.result.reason}`),
       ...by("excluded").map((r) => `  excluded ${r.file}: ${r.result.reason}`),
     ];
