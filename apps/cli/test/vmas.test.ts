@@ -149,4 +149,19 @@ describe("bpfkit vmas", () => {
     await main(["vmas", "--help"], io);
     expect(out.join("")).toMatch(/without verification/);
   });
+
+  it("feeds the designs' lock hold time and per-VMA cost into bpfkit lab --json --measure (issue-8 shape)", async () => {
+    const { io, out } = capture();
+    expect(await main(["lab", "--json", "--measure", "--duration", "0.001", "--vmas", "50"], io)).toBe(0);
+    const report = JSON.parse(out.join("")) as { designs: Array<Record<string, unknown>> };
+    expect(report.designs.map((d) => d.design)).toEqual(["original", "snapshot", "stack"]);
+    for (const d of report.designs) {
+      for (const k of ["stackBytes", "kernDataSize", "sizeClass", "allocFailures", "failureRate", "fits"])
+        expect(d).toHaveProperty(k);
+      expect(d.lockHoldNs).toBeGreaterThan(0);
+      expect(d.perVmaNs).toBeGreaterThan(0);
+    }
+    expect(report.designs[0]?.kernDataSize).toBe(112);
+    expect(report.designs[1]?.sizeClass).toBe(512);
+  }, 60_000);
 });

@@ -15,6 +15,8 @@ export {
 } from "./kfuncs.js";
 export type { TaskVmaLayout } from "./layout.js";
 export { LAYOUT_6_18, layoutFromBtf } from "./layout.js";
+export type { DesignMeasurement } from "./measure.js";
+export { measureDesigns } from "./measure.js";
 export type { FileObject } from "./objects.js";
 export { KernelObjects, mkdev } from "./objects.js";
 export type { CpuContext, TaskVmaStats, TaskVmaSystemOptions, UnlockSlot } from "./system.js";

@@ -1,3 +1,4 @@
+import { measureDesigns } from "@bpfkit/kfuncs-task-vma";
 import type {
   InvocationInfo,
   KernelProfileName,
@@ -80,6 +81,7 @@ interface LabOptions {
   sweep: number[];
   bursts: number[];
   json?: boolean;
+  measure?: boolean;
 }
 
 interface AllocCounts {
@@ -136,7 +138,35 @@ function runDesign(
   });
 }
 
+/**
+ * The issue-8 summary fields of a design entry: stack and heap bytes, allocation failures, and the
+ * lock hold time and per-VMA cost measured on this machine by running @bpfkit/kfuncs-task-vma's
+ * model of the design over `vmas` VMAs (median of 21 walks; wall time, so it varies between runs).
+ */
+function summary(
+  entry: Record<string, unknown>,
+  fields: {
+    stackBytes: number;
+    kernDataSize: number | null;
+    sizeClass: number | null;
+    allocFailures: number;
+    failureRate: number;
+    lockHoldNs: number | null;
+    perVmaNs: number | null;
+    fits: Record<string, boolean>;
+  },
+): Record<string, unknown> {
+  return Object.assign(entry, fields);
+}
+
 function labReport(o: LabOptions) {
+  // Wall-clock measurements only on request: without --measure the report depends on the seed alone.
+  const measured = new Map(
+    (o.measure ? measureDesigns(o.design, { vmas: Math.max(1, o.vmas) }) : []).map((m) => [
+      m.design as Design,
+      m,
+    ]),
+  );
   const designs = o.design.map((design) => {
     const live = Math.max(1, o.nmiIters);
     const size = design === "snapshot" ? snapshotKernData(o.kernel) : originalKernData(o.kernel);
@@ -151,14 +181,34 @@ function labReport(o: LabOptions) {
         fits: perIterator * live <= BPF_STACK,
       },
     };
+    const m = measured.get(design);
+    const stackFits = perIterator * live <= BPF_STACK;
     if (size === undefined) {
       entry.available = false;
-      return entry;
+      return summary(entry, {
+        stackBytes: perIterator,
+        kernDataSize: null,
+        sizeClass: null,
+        allocFailures: 0,
+        failureRate: 0,
+        lockHoldNs: null,
+        perVmaNs: null,
+        fits: { stack: stackFits, available: false },
+      });
     }
     if (design === "stack") {
       entry.kernData = { size, onStack: true, budget: o.stackBudget, builds: size <= o.stackBudget };
       entry.allocations = null;
-      return entry;
+      return summary(entry, {
+        stackBytes: perIterator,
+        kernDataSize: size,
+        sizeClass: null,
+        allocFailures: 0,
+        failureRate: 0,
+        lockHoldNs: m?.lockHoldNs ?? null,
+        perVmaNs: m?.perVmaNs ?? null,
+        fits: { stack: stackFits, budget88: size <= 88, budget96: size <= 96, builds: size <= o.stackBudget },
+      });
     }
     const idx = classIndexForRequest(size);
     const unit = SIZE_CLASSES[idx] ?? 0;
@@ -188,7 +238,22 @@ function labReport(o: LabOptions) {
     };
     entry.nmiRateSweep = o.sweep.map((rate) => sweepPoint(design, size, o, rate, o.nmiIters));
     entry.nmiBurstSweep = o.bursts.map((iters) => sweepPoint(design, size, o, o.nmiRate, iters));
-    return entry;
+    const task = counts(run.workloads[0]);
+    const nmiCounts = counts(nmi);
+    const failures = (c: AllocCounts) => c.enomem.emptyList + c.enomem.reentrant;
+    return summary(entry, {
+      stackBytes: perIterator,
+      kernDataSize: size,
+      sizeClass: unit,
+      allocFailures: failures(task) + failures(nmiCounts),
+      failureRate:
+        task.attempts + nmiCounts.attempts === 0
+          ? 0
+          : (failures(task) + failures(nmiCounts)) / (task.attempts + nmiCounts.attempts),
+      lockHoldNs: m?.lockHoldNs ?? null,
+      perVmaNs: m?.perVmaNs ?? null,
+      fits: { stack: stackFits, heapClass: unit > 0 },
+    });
   });
   const structGrowth = KERNELS.map((kernel) => {
     const vmi = KERNEL_STRUCTS[kernel].vmaIterator;
@@ -368,7 +433,10 @@ function listArg<T>(parse: (v: string) => T) {
  *   {nmiRatePerSec, nmiIterators, nmiInvocations, nmiEbusyBeforeAllocating, nmiAttempts, nmiEnomem,
  *   nmiFailureRate, taskAttempts, taskFailures};
  * - `structGrowth[]`: {kernel, maState, vmaIterator, kernData, heapClass, fits88, spare88, fits96, spare96}.
- * Lock hold time and per-VMA cost are absent until kernel-mm and kfuncs-task-vma provide them.
+ * Each design entry also carries the issue-8 summary: `stackBytes`, `kernDataSize`, `sizeClass`,
+ * `allocFailures`, `failureRate` (task and NMI allocations together), `lockHoldNs` and `perVmaNs`
+ * (with `--measure`: measured by walking `--vmas` VMAs with @bpfkit/kfuncs-task-vma's model of the
+ * design, wall time on this machine; null without it), `fits` {stack, and budget88/budget96/builds for `stack`}.
  */
 export const registerLab: RegisterCommand = (program, context) => {
   program
@@ -441,6 +509,10 @@ export const registerLab: RegisterCommand = (program, context) => {
     )
     .option("--seed <n>", "PRNG seed", intArg("--seed", 0), 1)
     .option("--json", "print JSON")
+    .option(
+      "--measure",
+      "also measure lock hold time and per-VMA cost of each design's kfunc model (wall time)",
+    )
     .action((raw: Omit<LabOptions, "stackBudget"> & { stackBudget: string }) => {
       const options: LabOptions = { ...raw, stackBudget: raw.stackBudget === "96" ? 96 : 88 };
       const report = labReport(options);
