@@ -28,9 +28,12 @@ function objects(): string[] {
   return out.sort();
 }
 
+/** A C compiler for the oracle: gcc, else cc, else clang-19. */
+const compiler = ["gcc", "cc", "clang-19"].find((c) => hasTool(c));
+
 const skip = skipReason("libbpf instruction parity", [
   [hasKernelOracle(), "needs root, bpf() and /sys/kernel/btf/vmlinux"],
-  [hasTool("gcc"), "gcc not installed"],
+  [compiler !== undefined, "no C compiler (gcc, cc, clang-19)"],
   [existsSync("/usr/include/bpf/libbpf.h"), "libbpf-dev not installed"],
   [existsSync(selftests), "build/selftests missing (run scripts/build-selftests.sh)"],
 ]);
@@ -48,7 +51,7 @@ describe.skipIf(skip)("libbpf 1.1 parity on the kernel selftest objects", () => 
     mkdirSync(cache, { recursive: true });
     const bin = join(cache, "libbpf-insns");
     if (!existsSync(bin))
-      execFileSync("gcc", ["-O1", "-o", bin, oracleSource, "-lbpf"], { stdio: "inherit" });
+      execFileSync(compiler!, ["-O1", "-o", bin, oracleSource, "-lbpf"], { stdio: "inherit" });
 
     const kernelBtf = parseBtf(readFileSync("/sys/kernel/btf/vmlinux"));
     const kallsyms = new Map<string, bigint>();
