@@ -10,6 +10,18 @@ export function mkdev(major: number, minor: number): number {
 /** Names `/proc/PID/maps` prints for special mappings (x86-64): they come from `vm_special_mapping.name`. */
 const SPECIAL = /^\[(vdso|vvar|vvar_vclock|uprobes|sigpage|vectors)\]$/;
 
+/** A VMA's region and the values last written into it (so a walk rewrites only what changed). */
+interface PlacedVma {
+  region: Region;
+  start: bigint;
+  end: bigint;
+  flags: bigint;
+  pgoff: bigint;
+  mm: VmArea["vmMm"];
+  lockSeq: number;
+  refcnt: number;
+}
+
 /** A file object as a VMA references it: the struct file, plus a reference count the kfuncs move. */
 export interface FileObject {
   address: bigint;
@@ -27,7 +39,7 @@ export interface FileObject {
  * have an unhashed dentry (`d_hash.pprev == NULL`) like the kernel's.
  */
 export class KernelObjects {
-  readonly #vmas = new WeakMap<VmArea, Region>();
+  readonly #vmas = new WeakMap<VmArea, PlacedVma>();
   readonly #files = new Map<string, FileObject>();
   readonly #dentries = new Map<string, bigint>();
   readonly #inodes = new Map<string, bigint>();
@@ -189,10 +201,9 @@ export class KernelObjects {
   /** The VMA's `vm_area_struct` region, created on first use and refreshed from the model on every call. */
   vmaRegion(vma: VmArea): Region {
     const L = this.layout.vma;
-    let r = this.#vmas.get(vma);
-    if (!r) {
-      r = this.#map(L.size, `vm_area_struct ${vma.vmStart.toString(16)}`);
-      this.#vmas.set(vma, r);
+    let p = this.#vmas.get(vma);
+    if (!p) {
+      const r = this.#map(L.size, `vm_area_struct ${vma.vmStart.toString(16)}`);
       const v = r.view;
       let file = 0n;
       let ops = 0n;
@@ -208,17 +219,25 @@ export class KernelObjects {
       v.setBigUint64(L.vm_file, file, true);
       v.setBigUint64(L.vm_ops, ops, true);
       v.setBigUint64(L.vm_private_data, priv, true);
+      v.setBigUint64(L.anon_vma, vma.anonVma ? r.base + 8n : 0n, true);
+      p = { region: r, start: -1n, end: -1n, flags: -1n, pgoff: -1n, mm: null, lockSeq: -1, refcnt: -1 };
+      this.#vmas.set(vma, p);
     }
-    const v = r.view;
-    v.setBigUint64(L.vm_start, vma.vmStart, true);
-    v.setBigUint64(L.vm_end, vma.vmEnd, true);
-    v.setBigUint64(L.vm_flags, vma.vmFlags, true);
-    v.setBigUint64(L.vm_pgoff, vma.vmPgoff, true);
-    v.setBigUint64(L.vm_mm, vma.vmMm ? this.mmAddress(vma.vmMm) : 0n, true);
-    v.setBigUint64(L.anon_vma, vma.anonVma ? r.base + 8n : 0n, true);
-    if (L.vm_lock_seq >= 0) v.setUint32(L.vm_lock_seq, vma.vmLockSeq, true);
-    if (L.vm_refcnt >= 0) v.setUint32(L.vm_refcnt, vma.vmRefcnt, true);
-    return r;
+    const v = p.region.view;
+    // The model may have changed the VMA since the last walk (mprotect, merge, lock state).
+    if (p.start !== vma.vmStart) v.setBigUint64(L.vm_start, (p.start = vma.vmStart), true);
+    if (p.end !== vma.vmEnd) v.setBigUint64(L.vm_end, (p.end = vma.vmEnd), true);
+    if (p.flags !== vma.vmFlags) v.setBigUint64(L.vm_flags, (p.flags = vma.vmFlags), true);
+    if (p.pgoff !== vma.vmPgoff) v.setBigUint64(L.vm_pgoff, (p.pgoff = vma.vmPgoff), true);
+    if (p.mm !== vma.vmMm || p.mm === null) {
+      p.mm = vma.vmMm;
+      v.setBigUint64(L.vm_mm, vma.vmMm ? this.mmAddress(vma.vmMm) : 0n, true);
+    }
+    if (p.lockSeq !== vma.vmLockSeq && L.vm_lock_seq >= 0)
+      v.setUint32(L.vm_lock_seq, (p.lockSeq = vma.vmLockSeq), true);
+    if (p.refcnt !== vma.vmRefcnt && L.vm_refcnt >= 0)
+      v.setUint32(L.vm_refcnt, (p.refcnt = vma.vmRefcnt), true);
+    return p.region;
   }
 
   /** The file object behind a VMA, if any. */
