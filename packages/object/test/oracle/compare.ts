@@ -13,6 +13,8 @@ export interface OracleResult {
     keySize: number;
     valueSize: number;
     maxEntries: number;
+    /** max_entries in the object: the oracle sizes 0-entry maps (the tests size them at run time). */
+    objectMaxEntries?: number;
     flags: number;
     fd: number;
   }>;
