@@ -225,18 +225,34 @@ export class KernelObjects {
     }
     const v = p.region.view;
     // The model may have changed the VMA since the last walk (mprotect, merge, lock state).
-    if (p.start !== vma.vmStart) v.setBigUint64(L.vm_start, (p.start = vma.vmStart), true);
-    if (p.end !== vma.vmEnd) v.setBigUint64(L.vm_end, (p.end = vma.vmEnd), true);
-    if (p.flags !== vma.vmFlags) v.setBigUint64(L.vm_flags, (p.flags = vma.vmFlags), true);
-    if (p.pgoff !== vma.vmPgoff) v.setBigUint64(L.vm_pgoff, (p.pgoff = vma.vmPgoff), true);
+    if (p.start !== vma.vmStart) {
+      p.start = vma.vmStart;
+      v.setBigUint64(L.vm_start, p.start, true);
+    }
+    if (p.end !== vma.vmEnd) {
+      p.end = vma.vmEnd;
+      v.setBigUint64(L.vm_end, p.end, true);
+    }
+    if (p.flags !== vma.vmFlags) {
+      p.flags = vma.vmFlags;
+      v.setBigUint64(L.vm_flags, p.flags, true);
+    }
+    if (p.pgoff !== vma.vmPgoff) {
+      p.pgoff = vma.vmPgoff;
+      v.setBigUint64(L.vm_pgoff, p.pgoff, true);
+    }
     if (p.mm !== vma.vmMm || p.mm === null) {
       p.mm = vma.vmMm;
       v.setBigUint64(L.vm_mm, vma.vmMm ? this.mmAddress(vma.vmMm) : 0n, true);
     }
-    if (p.lockSeq !== vma.vmLockSeq && L.vm_lock_seq >= 0)
-      v.setUint32(L.vm_lock_seq, (p.lockSeq = vma.vmLockSeq), true);
-    if (p.refcnt !== vma.vmRefcnt && L.vm_refcnt >= 0)
-      v.setUint32(L.vm_refcnt, (p.refcnt = vma.vmRefcnt), true);
+    if (p.lockSeq !== vma.vmLockSeq && L.vm_lock_seq >= 0) {
+      p.lockSeq = vma.vmLockSeq;
+      v.setUint32(L.vm_lock_seq, p.lockSeq, true);
+    }
+    if (p.refcnt !== vma.vmRefcnt && L.vm_refcnt >= 0) {
+      p.refcnt = vma.vmRefcnt;
+      v.setUint32(L.vm_refcnt, p.refcnt, true);
+    }
     return p.region;
   }
 
