@@ -15,6 +15,7 @@ export { readElf } from "./elf/read.js";
 export type { ElfErrorKind } from "./error.js";
 export { ElfError } from "./error.js";
 export { BpfPseudo, toFdArrayForm } from "./loader/insn.js";
+export { kernelVersionCode, parseKconfig } from "./loader/kconfig.js";
 export type {
   AppliedRelocation,
   LoadedObject,

@@ -7,10 +7,12 @@ import {
   ElfError,
   findSecDef,
   internalMapName,
+  kernelVersionCode,
   loadObject,
   mapTypeName,
   objectNameFromPath,
   openObject,
+  parseKconfig,
 } from "../src/index.js";
 
 const fixture = (name: string) => readFileSync(join(repoRoot, "fixtures", "bpf", name));
@@ -150,5 +152,21 @@ describe("loader: naming rules", () => {
   it("reports truncated objects as ElfError", () => {
     const bytes = fixture("example.bpf.o");
     expect(() => openObject(bytes.subarray(0, 200))).toThrow(ElfError);
+  });
+});
+
+describe("loader: kconfig", () => {
+  it("parses .config lines and computes LINUX_KERNEL_VERSION like libbpf", () => {
+    expect(
+      parseKconfig('CONFIG_A=y\nCONFIG_B=m\n# CONFIG_C is not set\nCONFIG_D=0x10\nCONFIG_E="x"\n'),
+    ).toEqual({
+      CONFIG_A: "y",
+      CONFIG_B: "m",
+      CONFIG_C: "n",
+      CONFIG_D: "0x10",
+      CONFIG_E: '"x"',
+    });
+    expect(kernelVersionCode("6.18.44-amd64")).toBe((6 << 16) + (18 << 8) + 44);
+    expect(kernelVersionCode("5.4.300")).toBe((5 << 16) + (4 << 8) + 255);
   });
 });

@@ -1,8 +1,18 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { release } from "node:os";
+import { gunzipSync } from "node:zlib";
 import type { Btf } from "@bpfkit/btf";
 import { parseBtf } from "@bpfkit/btf";
-import { type LoadedObject, loadObject, mapTypeName, openObject, PROG_TYPE_NAMES } from "@bpfkit/object";
+import {
+  kernelVersionCode,
+  type LoadedObject,
+  loadObject,
+  mapTypeName,
+  openObject,
+  PROG_TYPE_NAMES,
+  parseKconfig,
+} from "@bpfkit/object";
 import type { RegisterCommand } from "../context.js";
 
 /** `bpfkit object OBJ [--json] [--btf FILE]`: the loader's view of an object (elf-object.md). */
@@ -18,7 +28,12 @@ export const registerObject: RegisterCommand = (program, context) => {
       const kernelBtf = await targetBtf(options.btf);
       const loaded = withFile(file, () => {
         const obj = openObject(bytes, { fileName: file, kernelBtf });
-        return loadObject(obj, { kernelBtf, kallsyms: kallsyms(), possibleCpus: possibleCpus() });
+        return loadObject(obj, {
+          kernelBtf,
+          kallsyms: kallsyms(),
+          possibleCpus: possibleCpus(),
+          kconfig: kconfig(),
+        });
       });
       const view = describe(loaded);
       context.io.out(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatText(view, file));
@@ -51,6 +66,21 @@ function kallsyms(): ((name: string) => bigint | undefined) | undefined {
     }
     return table.get(name);
   };
+}
+
+/** The running kernel's config (for `__kconfig` externs), from /proc/config.gz or /boot. */
+function kconfig(): Record<string, string> {
+  let values: Record<string, string> = {};
+  for (const path of ["/proc/config.gz", `/boot/config-${release()}`]) {
+    try {
+      const raw = readFileSync(path);
+      values = parseKconfig((path.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8"));
+      break;
+    } catch {
+      // try the next place
+    }
+  }
+  return { ...values, LINUX_KERNEL_VERSION: String(kernelVersionCode(release())) };
 }
 
 function possibleCpus(): number | undefined {
