@@ -164,4 +164,38 @@ describe("bpfkit vmas", () => {
     expect(report.designs[0]?.kernDataSize).toBe(112);
     expect(report.designs[1]?.sizeClass).toBe(512);
   }, 60_000);
+
+  it.skipIf(liveSkip)(
+    "bpfkit run of a clang-built task_vma program (walk, search, nest, count) equals the live kernel",
+    async () => {
+      const object = join(repoRoot, "fixtures", "bpf", "task-vma-modes.bpf.o");
+      const third = BigInt(`0x${(procMaps(sleepPid).split("\n")[2] as string).split("-")[0]}`) + 0x10n;
+      for (const mode of [0, 1, 2, 3]) {
+        const ctx = Buffer.alloc(40);
+        ctx.writeUInt32LE(sleepPid, 0);
+        ctx.writeUInt32LE(mode, 4);
+        ctx.writeBigUInt64LE(mode === 1 ? third : 0n, 8);
+        const hex = ctx.toString("hex");
+        const out = execFileSync(
+          "python3",
+          [koracle, "--build", mkdtempSync(join(tmpdir(), "bpfkit-run-")), "--ctx-hex", hex, object],
+          { encoding: "utf8", maxBuffer: 64 << 20 },
+        );
+        const kernel = JSON.parse(out.trim().split("\n").at(-1) as string);
+        const { io, out: lines } = capture();
+        const code = await main(
+          ["run", object, "--prog", "task_vma_modes", "--no-verify", "--ctx-hex", hex, "--json"],
+          io,
+        );
+        expect(code).toBe(0);
+        const ours = JSON.parse(lines.join(""));
+        expect(ours.retval).toBe(kernel.retval);
+        expect(ours.ctxOut).toBe(kernel.ctx_out);
+        const bss = (maps: Record<string, Array<{ value: string[] }>>) =>
+          Object.entries(maps).find(([k]) => k.endsWith("bss"))?.[1][0]?.value;
+        expect(bss(ours.maps)).toEqual(bss(kernel.maps));
+      }
+    },
+    120_000,
+  );
 });

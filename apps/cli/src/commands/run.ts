@@ -16,6 +16,7 @@ import {
 } from "@bpfkit/runtime";
 import { readProcSnapshot, readSnapshotFile } from "@bpfkit/runtime/proc";
 import type { RegisterCommand } from "../context.js";
+import { liveKfuncs } from "./vmas.js";
 
 interface RunOptions {
   prog: string;
@@ -26,6 +27,7 @@ interface RunOptions {
   snapshot?: string;
   btf?: string;
   engine: string;
+  design?: "original" | "snapshot" | "stack";
   json?: boolean;
   verify: boolean;
 }
@@ -96,6 +98,10 @@ export const registerRun: RegisterCommand = (program, context) => {
       "--json",
       "JSON output: {retval, ctxOut, dataOut, maps: {name: bpftool dump}, stats: {insns, nsPerRun}}",
     )
+    .option(
+      "--design <design>",
+      "bpf_iter_task_vma design: original, snapshot, stack (default: the kernel's)",
+    )
     .action((obj: string, options: RunOptions) => {
       const { ctx, data, repeat, pid } = parseOptions(options);
       const snapshot = options.snapshot
@@ -113,7 +119,7 @@ export const registerRun: RegisterCommand = (program, context) => {
         );
       const btf = targetBtf(options.btf);
       const image = loadImage(obj, btf);
-      const runtime = createRuntime({ snapshot, btf });
+      const runtime = createRuntime({ snapshot, btf, kfuncs: liveKfuncs(btf, options.design) });
       const { programs } = instantiate(runtime, image);
       const prog = programs.get(options.prog);
       if (!prog) bad(`${obj}: no program named ${options.prog} (have: ${[...programs.keys()].join(", ")})`);

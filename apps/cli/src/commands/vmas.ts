@@ -5,8 +5,20 @@ import { type Btf, parseBtf } from "@bpfkit/btf";
 import { loadVmlinux618 } from "@bpfkit/btf/vmlinux-6.18";
 import { buildMm } from "@bpfkit/kernel-mm";
 import { importLive } from "@bpfkit/kernel-mm/proc";
-import { DESIGN_NAMES, type DesignName, designForKernel } from "@bpfkit/kfuncs-task-vma";
-import { type ArrayMap, RuntimeError, type SystemSnapshot } from "@bpfkit/runtime";
+import {
+  createTaskVma,
+  DESIGN_NAMES,
+  type DesignName,
+  designForKernel,
+  registerTaskVma,
+} from "@bpfkit/kfuncs-task-vma";
+import {
+  type ArrayMap,
+  defaultKfuncs,
+  type KfuncRegistry,
+  RuntimeError,
+  type SystemSnapshot,
+} from "@bpfkit/runtime";
 import { parseProcStatus } from "@bpfkit/runtime/proc";
 import { createKernel, type Kernel, type LoadedBpfObject } from "bpfkit";
 import type { RegisterCommand } from "../context.js";
@@ -19,6 +31,37 @@ const HEADER = 24;
 const REC = 560;
 const REC_PATH = 48;
 const KIND = { anon: 0, file: 1, special: 2, heap: 3, stack: 4 } as const;
+
+/**
+ * The generic kfuncs plus the task_vma kfuncs of `design` (default: the running kernel's) over live
+ * address spaces: each task's mm is imported from `/proc/TGID/smaps` when a program first needs it.
+ * `bpfkit run` uses this so programs that walk VMAs run against the processes of the snapshot.
+ */
+export function liveKfuncs(btf: Btf, design?: DesignName, stackBytes?: number): KfuncRegistry {
+  if (design !== undefined && !DESIGN_NAMES.includes(design))
+    bad(`--design ${design}: expected one of ${DESIGN_NAMES.join(", ")}`);
+  let release = "6.18";
+  try {
+    release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    // Not Linux: the bundled profile's design.
+  }
+  const taskVma = createTaskVma({
+    btf,
+    design: design ?? designForKernel(release),
+    stackBytes,
+    mmOf: (task) => {
+      try {
+        return buildMm(importLive(task.info.tgid, { stable: true }));
+      } catch (e) {
+        return bad(
+          `cannot read /proc/${task.info.tgid}/smaps for task ${task.pid} (${(e as Error).message})`,
+        );
+      }
+    },
+  });
+  return registerTaskVma(defaultKfuncs(), taskVma);
+}
 
 /** One VMA as the program reported it. */
 export interface VmaRecord {
