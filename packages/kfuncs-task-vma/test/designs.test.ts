@@ -207,6 +207,50 @@ describe("design differences", () => {
   });
 });
 
+describe("spec 12 checklist details", () => {
+  it("snapshot: a VMA pointer read after _destroy returns the stale snapshot (#9)", () => {
+    const s = setup("snapshot");
+    s.design.iterNew(s.rt, s.it, s.task, 0n);
+    const p = s.design.iterNext(s.rt, s.it);
+    s.design.iterDestroy(s.rt, s.it);
+    expect(s.rt.memory.load(p, 8)).toBe(ALL[0]);
+    expect(s.rt.memory.load(p + 8n, 8)).toBe(0x401000n);
+  });
+
+  it("snapshot: the file reference lives until the next call; after NULL a mapping created above the cursor is returned by a further call", () => {
+    const s = setup("snapshot");
+    s.design.iterNew(s.rt, s.it, s.task, 0x401000n);
+    const p = s.design.iterNext(s.rt, s.it);
+    expect(s.rt.memory.load(p + BigInt(L.vma.vm_file), 8)).not.toBe(0n);
+    s.design.iterNew(s.rt, s.it2, s.task, 0x7ffffffde000n);
+    expect(s.design.iterNext(s.rt, s.it2)).not.toBe(0n);
+    expect(s.design.iterNext(s.rt, s.it2)).toBe(0n);
+    s.mm.insertVma(new VmArea({ start: 0x7ffffffff000n, end: 0x800000000000n, flags: 0x73n }));
+    const q = s.design.iterNext(s.rt, s.it2);
+    expect(s.rt.memory.load(q, 8)).toBe(0x7ffffffff000n);
+    s.design.iterDestroy(s.rt, s.it2);
+    s.design.iterNext(s.rt, s.it); // drops the first iterator's file reference
+    expect(s.rt.memory.load(p + BigInt(L.vma.vm_file), 8)).toBe(0n);
+    s.design.iterDestroy(s.rt, s.it);
+    expect(s.system.objects?.files.every((f) => f.refs === 0)).toBe(true);
+  });
+
+  it("a pointer that is not a task is refused (the verifier only passes trusted tasks)", () => {
+    const s = setup("original");
+    expect(() => s.design.iterNew(s.rt, s.it, 0n, 0n)).toThrow(TaskVmaError);
+  });
+
+  it("references balance: task references and mm users return to where they were", () => {
+    for (const name of ["original", "snapshot", "stack"] as const) {
+      const s = setup(name);
+      const users = s.mm.mmUsers;
+      walk(s);
+      expect(s.system.taskRefs.size).toBe(0);
+      expect(s.mm.mmUsers).toBe(users);
+    }
+  });
+});
+
 describe("failure modes", () => {
   it("original: allocation failure in NMI context (same-class collision with the interrupted task) is -ENOMEM", () => {
     const host = new ManualHost();
