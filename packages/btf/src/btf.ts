@@ -125,6 +125,10 @@ export class Btf {
   /** String at `off` in the combined (base + own) string table. */
   str(off: number): string {
     if (off < this.startStrOff) return this.base!.str(off);
+    return this.decodeStr(off);
+  }
+
+  private decodeStr(off: number): string {
     const rel = off - this.startStrOff;
     const end = this.strText.indexOf("\0", rel);
     if (end < 0 || rel >= this.strText.length) {

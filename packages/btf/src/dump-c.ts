@@ -73,9 +73,11 @@ export class CDumper {
    * exponentially.
    */
   private workBudget: number;
+  /** btf.alignof per id (-1 = not computed): structs are asked once per member otherwise. */
+  private readonly alignCache: Int32Array;
   private readonly declStack: number[] = [];
   private readonly ptrBits: number;
-  private out: string[] = [];
+  private out = new TextSink();
 
   private readonly upstream: boolean;
 
@@ -91,6 +93,7 @@ export class CDumper {
     this.referenced = new Uint8Array(n);
     this.nameResolved = new Uint8Array(n);
     this.cachedNames = new Array(n);
+    this.alignCache = new Int32Array(n).fill(-1);
     this.order[0] = ORDERED;
     this.emit[0] = EMITTED;
     this.ptrBits = btf.pointerSize * 8;
@@ -139,11 +142,21 @@ export class CDumper {
 
   /** Emits `id` and everything it depends on that was not emitted yet; returns the new text. */
   dumpType(id: number): string {
+    this.appendType(id);
+    return this.flush();
+  }
+
+  /** Like dumpType, but leaves the text in the buffer (one join for a whole dump). */
+  appendType(id: number): void {
     if (id < 0 || id >= this.btf.length) throw new BtfError(`type id ${id} out of range`, -1, "type");
     this.queue = [];
     this.orderType(id, false);
     for (const q of this.queue) this.emitType(q, 0);
-    return this.flush();
+  }
+
+  /** Appends raw text to the buffer. */
+  append(text: string): void {
+    this.out.push(text);
   }
 
   /** A C declaration of type `id` named `name` (libbpf's btf_dump__emit_type_decl), e.g. for prototypes. */
@@ -152,9 +165,10 @@ export class CDumper {
     return this.flush();
   }
 
-  private flush(): string {
-    const text = this.out.join("");
-    this.out = [];
+  /** Returns and clears the buffered text. */
+  flush(): string {
+    const text = this.out.text;
+    this.out.text = "";
     return text;
   }
 
@@ -437,11 +451,16 @@ export class CDumper {
   }
 
   private alignOr0(id: number): number {
-    try {
-      return this.btf.alignof(id);
-    } catch {
-      return 0;
+    let a = this.alignCache[id]!;
+    if (a < 0) {
+      try {
+        a = this.btf.alignof(id);
+      } catch {
+        a = 0;
+      }
+      this.alignCache[id] = a;
     }
+    return a;
   }
 
   private isStructPacked(id: number): boolean {
@@ -760,6 +779,14 @@ export class CDumper {
   }
 }
 
+/** Appends by string concatenation: V8 builds a rope, far less garbage than joining a huge array. */
+class TextSink {
+  text = "";
+  push(piece: string): void {
+    this.text += piece;
+  }
+}
+
 interface Frame {
   base: number;
   cnt: number;
@@ -790,19 +817,19 @@ const FOOTER =
 export function dumpC(btf: Btf, options: DumpCOptions = {}): string {
   const upstream = options.sort ?? false;
   const dumper = new CDumper(btf, { upstream });
-  const parts: string[] = [HEADER];
-  if (upstream) parts.push(UPSTREAM_MACROS);
+  dumper.append(HEADER);
+  if (upstream) dumper.append(UPSTREAM_MACROS);
   const roots = options.rootIds ?? [];
   if (roots.length > 0) {
-    for (const id of roots) parts.push(dumper.dumpType(id));
+    for (const id of roots) dumper.appendType(id);
   } else if (upstream) {
-    for (const id of sortedTypeIds(btf)) parts.push(dumper.dumpType(id));
+    for (const id of sortedTypeIds(btf)) dumper.appendType(id);
   } else {
-    for (let id = 1; id < btf.length; id++) parts.push(dumper.dumpType(id));
+    for (let id = 1; id < btf.length; id++) dumper.appendType(id);
   }
-  if (upstream && roots.length === 0) parts.push(kfuncBlock(btf, dumper));
-  parts.push(FOOTER);
-  return parts.join("");
+  let text = dumper.flush();
+  if (upstream && roots.length === 0) text += kfuncBlock(btf, dumper);
+  return text + FOOTER;
 }
 
 /** Upstream's kfunc block: `extern <proto> __weak __ksym;` per bpf_kfunc-tagged FUNC, sorted by name. */
