@@ -4,9 +4,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { release } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
 import { parseBtf } from "@bpfkit/btf";
 import { describe, expect, it } from "vitest";
 import { hasKernelOracle, hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
+import { kernelVersionCode, parseKconfig } from "../src/index.js";
 import { type Comparison, compareObject, type OracleResult, type Target } from "./oracle/compare.js";
 
 const run = promisify(execFile);
@@ -62,7 +64,22 @@ describe.skipIf(skip)("libbpf 1.1 parity on the kernel selftest objects", () => 
     }
     const possible = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
     const possibleCpus = Math.max(...possible.split(",").map((r) => Number(r.split("-").pop()))) + 1;
-    const target: Target = { kernelBtf, modules: [], kallsyms: (n) => kallsyms.get(n), possibleCpus };
+    // libbpf 1.1 fills .kconfig from /proc/config.gz, the release and LINUX_HAS_BPF_COOKIE (its
+    // LINUX_HAS_SYSCALL_WRAPPER is unknown there, so a weak one stays 0).
+    const kconfig = {
+      ...(existsSync("/proc/config.gz")
+        ? parseKconfig(gunzipSync(readFileSync("/proc/config.gz")).toString())
+        : {}),
+      LINUX_KERNEL_VERSION: String(kernelVersionCode(release())),
+      LINUX_HAS_BPF_COOKIE: "1",
+    };
+    const target: Target = {
+      kernelBtf,
+      modules: [],
+      kallsyms: (n) => kallsyms.get(n),
+      possibleCpus,
+      kconfig,
+    };
 
     const files = objects();
     const results: Array<{ file: string; result: Comparison }> = [];

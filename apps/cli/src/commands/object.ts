@@ -80,7 +80,13 @@ function kconfig(): Record<string, string> {
       // try the next place
     }
   }
-  return { ...values, LINUX_KERNEL_VERSION: String(kernelVersionCode(release())) };
+  // libbpf 1.1 probes LINUX_HAS_BPF_COOKIE itself (true on every kernel bpfkit targets); it does
+  // not know LINUX_HAS_SYSCALL_WRAPPER, so a weak one stays 0.
+  return {
+    ...values,
+    LINUX_KERNEL_VERSION: String(kernelVersionCode(release())),
+    LINUX_HAS_BPF_COOKIE: "1",
+  };
 }
 
 function possibleCpus(): number | undefined {

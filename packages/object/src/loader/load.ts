@@ -477,13 +477,17 @@ function fillKconfig(obj: BpfObject, externs: ResolvedExtern[], options: LoadOpt
       map.initial.set(s.subarray(0, Math.max(0, e.size - 1)), off);
       continue;
     }
+    // libbpf: a `char` holds the letter itself, bool/tristate/int take y=1, m=2, n=0 (m only
+    // for tristate), numbers are read like strtoull(..., 0) (0x hex, leading-0 octal).
+    const isChar = k === BtfKind.INT && ((obj.btf.tail(t, 0) >>> 24) & 2) !== 0;
     let value: bigint;
-    if (raw === "y") value = k === BtfKind.ENUM ? 1n : 1n;
+    if (isChar && (raw === "y" || raw === "m" || raw === "n")) value = BigInt(raw.charCodeAt(0));
+    else if (raw === "y") value = 1n;
     else if (raw === "m") value = 2n;
     else if (raw === "n") value = 0n;
     else {
       try {
-        value = BigInt(raw);
+        value = /^-?0[0-7]+$/.test(raw) ? BigInt(raw.replace("0", "0o")) : BigInt(raw);
       } catch {
         continue;
       }

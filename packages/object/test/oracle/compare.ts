@@ -15,6 +15,8 @@ export interface OracleResult {
     maxEntries: number;
     /** max_entries in the object: the oracle sizes 0-entry maps (the tests size them at run time). */
     objectMaxEntries?: number;
+    /** Hex of the value libbpf initialised (global data, .kconfig). */
+    initial?: string;
     flags: number;
     fd: number;
   }>;
@@ -54,6 +56,7 @@ export interface Target {
   modules: CoreTarget[];
   kallsyms: (name: string) => bigint | undefined;
   possibleCpus: number;
+  kconfig: Record<string, string>;
 }
 
 /** Opens and loads `path` with bpfkit and compares it with the oracle's view. */
@@ -94,6 +97,13 @@ export function compareObject(path: string, oracle: OracleResult, target: Target
   if (ours.join("|") !== theirs.join("|")) {
     const i = ours.findIndex((m, j) => m !== theirs[j]);
     return { status: "differ", reason: `map #${i}: bpfkit '${ours[i] ?? "-"}' libbpf '${theirs[i] ?? "-"}'` };
+  }
+  for (const [i, m] of omaps.entries()) {
+    if (m.initial === undefined) continue;
+    const mine = loaded.maps[i]?.initial;
+    const a = mine ? hex(mine) : "";
+    if (a !== m.initial)
+      return { status: "differ", reason: `map '${m.name}' initial value: bpfkit ${a} libbpf ${m.initial}` };
   }
   // After a failed program load libbpf has closed the fds; the oracle recovers them from its debug
   // lines, and a map missing there was created right after the previous one (fds ascend).

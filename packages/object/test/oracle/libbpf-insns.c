@@ -130,6 +130,15 @@ int main(int argc, char **argv)
 		unsigned int om = mi < 1024 ? orig_max[mi] : 1;
 		mi++;
 		printf(",\"objectMaxEntries\":%u", om);
+		/* global data and .kconfig: the bytes libbpf wrote into the map */
+		size_t isz = 0;
+		const unsigned char *init = bpf_map__initial_value(map, &isz);
+		if (init) {
+			printf(",\"initial\":\"");
+			for (size_t i = 0; i < isz; i++)
+				printf("%02x", init[i]);
+			printf("\"");
+		}
 		printf(",\"kernel\":%s,\"autocreate\":%s,\"fd\":%d}", have ? "true" : "false",
 		       bpf_map__autocreate(map) ? "true" : "false", fd >= 0 ? fd : fd_of(bpf_map__name(map)));
 		first = 0;
