@@ -115,7 +115,7 @@ describe("bpfkit lab (allocator side, task-vma-kfuncs.md §9/§10, mem-alloc.md 
     expect(one.out).toBe(two.out);
     const text = await lab(QUICK);
     expect(text.out).toMatch(/original\s+snapshot\s+stack/);
-    expect(text.out).toContain("not modelled yet");
+    expect(text.out).toContain("not modelled");
   });
 
   it("bad options exit 2", async () => {

@@ -1,4 +1,21 @@
-import { measureDesigns } from "@bpfkit/kfuncs-task-vma";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Btf } from "@bpfkit/btf";
+import { parseBtf } from "@bpfkit/btf";
+import type { KernelProfile, StructLayout } from "@bpfkit/kfuncs-task-vma";
+import {
+  btfForLayout,
+  coreSizeDemo,
+  DEFAULT_WALK_COSTS,
+  failureRatePlot,
+  MA_STATE_6_6,
+  MA_STATE_6_12,
+  MA_STATE_6_18,
+  measureDesigns,
+  structLayoutFromBtf,
+  walkCost,
+} from "@bpfkit/kfuncs-task-vma";
 import type {
   InvocationInfo,
   KernelProfileName,
@@ -11,30 +28,78 @@ import { classIndexForRequest, HEADER_SIZE, SIZE_CLASSES, simulate, watermarksFo
 import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "../context.js";
 
-/** The three task_vma designs (spec task-vma-kfuncs.md section 0): A, B and the rejected C. */
-type Design = "original" | "snapshot" | "stack";
+/**
+ * The three task_vma designs (spec task-vma-kfuncs.md section 0): A, B and the rejected C, plus the
+ * experimental "alloca" design: C's state carved at run time from an extensible stack, sized from the
+ * target kernel's BTF (a TYPE_SIZE CO-RE relocation) instead of a size baked into the program.
+ */
+type Design = "original" | "snapshot" | "stack" | "alloca";
 type LabKernel = "6.6" | "6.12" | "6.18";
 
-const DESIGNS: readonly Design[] = ["original", "snapshot", "stack"];
+const DESIGNS: readonly Design[] = ["original", "snapshot", "stack", "alloca"];
 const KERNELS: readonly LabKernel[] = ["6.6", "6.12", "6.18"];
 const BPF_STACK = 512;
 
+const LIVE_BTF = "/sys/kernel/btf/vmlinux";
+
+/** The running kernel's BTF when it is a 6.18 kernel (the lab's 6.18 profile), else undefined. */
+function live618(): Btf | undefined {
+  if (!release().startsWith("6.18.") || !existsSync(LIVE_BTF)) return undefined;
+  return parseBtf(new Uint8Array(readFileSync(LIVE_BTF)));
+}
+
+interface KernelStructs {
+  maState: StructLayout;
+  /** Where maState comes from. */
+  source: string;
+  vmArea?: { size: number; align: number };
+  allocator: KernelProfileName;
+  /** Target BTF for CO-RE: the live one for 6.18 when running 6.18, else one built from the layout. */
+  btf: Btf;
+}
+
 /**
- * Struct sizes the lab needs, per kernel, until @bpfkit/btf can read them from a kernel's BTF:
- * `struct ma_state` = `struct vma_iterator` (spec task-vma-kfuncs.md section 3.3) and
- * `struct vm_area_struct` with its alignment (section 3.4; Debian amd64 config on 6.12). The
- * allocator profile is the code family of spec mem-alloc.md section 12 (6.6 ~ the mid-2023 code).
+ * Struct sizes per kernel: `struct ma_state` (= `struct vma_iterator`, task-vma-kfuncs.md 3.3) for
+ * 6.6 from the spec's table, for 6.12 computed by clang from the 6.12 sources
+ * (kfuncs-task-vma/src/lab/ma-state-6-12.sh), for 6.18 from the live BTF (the spec's 6.18 table
+ * without it). vm_area_struct (design B's copy) comes from spec 3.4 (Debian amd64 config on 6.12)
+ * and from the BTF on 6.18. The allocator profile is the code family of mem-alloc.md section 12.
  */
-const KERNEL_STRUCTS: Readonly<
-  Record<
-    LabKernel,
-    { vmaIterator: number; vmArea?: { size: number; align: number }; allocator: KernelProfileName }
-  >
-> = {
-  "6.6": { vmaIterator: 64, allocator: "2023" },
-  "6.12": { vmaIterator: 72, vmArea: { size: 176, align: 8 }, allocator: "6.12" },
-  "6.18": { vmaIterator: 88, vmArea: { size: 192, align: 64 }, allocator: "6.18" },
-};
+function kernelStructs(): Record<LabKernel, KernelStructs> {
+  const live = live618();
+  const liveMa = live ? structLayoutFromBtf(live, "ma_state") : undefined;
+  const vmaId = live?.find("vm_area_struct");
+  const ma618 = liveMa ?? MA_STATE_6_18;
+  return {
+    "6.6": {
+      maState: MA_STATE_6_6,
+      source: "spec task-vma-kfuncs.md 3.3",
+      allocator: "2023",
+      btf: btfForLayout(MA_STATE_6_6),
+    },
+    "6.12": {
+      maState: MA_STATE_6_12,
+      source: "linux-source-6.12 maple_tree.h, laid out by clang-19 (ma-state-6-12.sh)",
+      vmArea: { size: 176, align: 8 },
+      allocator: "6.12",
+      btf: btfForLayout(MA_STATE_6_12),
+    },
+    "6.18": {
+      maState: ma618,
+      source: liveMa ? `live BTF ${LIVE_BTF} (${release()})` : "spec task-vma-kfuncs.md 3.3 (6.18 BTF table)",
+      // BTF records no alignment attributes: vm_refcnt's ____cacheline_aligned (spec 3.4) is 64.
+      vmArea: { size: live && vmaId !== undefined ? live.sizeof(vmaId) : 192, align: 64 },
+      allocator: "6.18",
+      btf: live ?? btfForLayout(MA_STATE_6_18),
+    },
+  };
+}
+
+let structsCache: Record<LabKernel, KernelStructs> | undefined;
+function structs(): Record<LabKernel, KernelStructs> {
+  structsCache ??= kernelStructs();
+  return structsCache;
+}
 
 interface Member {
   size: number;
@@ -56,12 +121,12 @@ const PTR: Member = { size: 8, align: 8 };
 
 /** kern_data of design A/C: task, mm, deferred-unlock work pointer, vma_iterator (task-vma-kfuncs.md 3.2). */
 function originalKernData(kernel: LabKernel): number {
-  return structSize([PTR, PTR, PTR, { size: KERNEL_STRUCTS[kernel].vmaIterator, align: 8 }]);
+  return structSize([PTR, PTR, PTR, { size: structs()[kernel].maState.size, align: 8 }]);
 }
 
 /** kern_data of design B: task, mm, a vm_area_struct snapshot, next_addr; absent before the 2026 series. */
 function snapshotKernData(kernel: LabKernel): number | undefined {
-  const vma = KERNEL_STRUCTS[kernel].vmArea;
+  const vma = structs()[kernel].vmArea;
   return vma === undefined ? undefined : structSize([PTR, PTR, vma, PTR]);
 }
 
@@ -82,6 +147,23 @@ interface LabOptions {
   bursts: number[];
   json?: boolean;
   measure?: boolean;
+  plot?: string;
+  coreObject: string;
+}
+
+/** fixtures/bpf/lab-iter-size.bpf.o: the TYPE_SIZE relocation on struct ma_state. */
+const CORE_OBJECT = fileURLToPath(new URL("../../../../fixtures/bpf/lab-iter-size.bpf.o", import.meta.url));
+
+/** The CO-RE question of the thread, answered with the fixture against the 6.12 and 6.18 profiles. */
+function coreReport(path: string) {
+  if (!existsSync(path)) return { available: false as const, reason: `${path} not found` };
+  const all = structs();
+  const profiles: KernelProfile[] = (["6.12", "6.18"] as const).map((k) => ({
+    kernel: k,
+    btf: all[k].btf,
+    source: all[k].source,
+  }));
+  return { available: true as const, path, ...coreSizeDemo(new Uint8Array(readFileSync(path)), profiles) };
 }
 
 interface AllocCounts {
@@ -115,7 +197,8 @@ function runDesign(
   nmiRate: number,
   nmiIters: number,
 ): SimResult {
-  const hold = o.vmas * o.nsPerVma;
+  // kern_data lives from _new to _destroy: the whole modelled walk, program bodies included.
+  const hold = walkCost(design, o.vmas, vmAreaSize(o.kernel), costs(o)).walkNs;
   // One walk: `iters` live iterators, each allocating kern_data at _new and freeing it at _destroy.
   // B refuses callers with interrupts off before allocating (task-vma-kfuncs.md 5.1 step 2).
   const walk =
@@ -132,7 +215,7 @@ function runDesign(
     cpus: o.cpus,
     durationNs: o.duration * 1e9,
     seed: o.seed,
-    profile: KERNEL_STRUCTS[o.kernel].allocator,
+    profile: structs()[o.kernel].allocator,
     activeWindowNs: o.window,
     workloads,
   });
@@ -154,23 +237,43 @@ function summary(
     lockHoldNs: number | null;
     perVmaNs: number | null;
     fits: Record<string, boolean>;
+    failuresByCause: Record<string, number>;
   },
 ): Record<string, unknown> {
   return Object.assign(entry, fields);
 }
 
+function vmAreaSize(kernel: LabKernel): number {
+  return structs()[kernel].vmArea?.size ?? 0;
+}
+
+function costs(o: LabOptions) {
+  return { ...DEFAULT_WALK_COSTS, bodyNs: o.nsPerVma };
+}
+
+/** Stack bytes of one live iterator: 8-byte opaque pointer (A, B), the budget (C), kern_data rounded to slots (alloca). */
+function stackPerIterator(design: Design, o: LabOptions, kernData: number): number {
+  if (design === "stack") return o.stackBudget;
+  if (design === "alloca") return Math.ceil(kernData / 8) * 8;
+  return 8;
+}
+
 function labReport(o: LabOptions) {
   // Wall-clock measurements only on request: without --measure the report depends on the seed alone.
   const measured = new Map(
-    (o.measure ? measureDesigns(o.design, { vmas: Math.max(1, o.vmas) }) : []).map((m) => [
-      m.design as Design,
-      m,
-    ]),
+    (o.measure
+      ? measureDesigns(
+          o.design.filter((d) => d !== "alloca"),
+          { vmas: Math.max(1, o.vmas) },
+        )
+      : []
+    ).map((m) => [m.design as Design, m]),
   );
   const designs = o.design.map((design) => {
     const live = Math.max(1, o.nmiIters);
     const size = design === "snapshot" ? snapshotKernData(o.kernel) : originalKernData(o.kernel);
-    const perIterator = design === "stack" ? o.stackBudget : 8;
+    const perIterator = stackPerIterator(design, o, originalKernData(o.kernel));
+    const cost = walkCost(design, o.vmas, vmAreaSize(o.kernel), costs(o));
     const entry: Record<string, unknown> = {
       design,
       stack: {
@@ -182,6 +285,13 @@ function labReport(o: LabOptions) {
       },
     };
     const m = measured.get(design);
+    entry.costModel = { ...cost, costs: costs(o), vmAreaBytes: vmAreaSize(o.kernel) };
+    if (m)
+      entry.measured = { lockHoldNs: m.lockHoldNs, perVmaNs: m.perVmaNs, note: "wall time of the JS model" };
+    const modelled = {
+      lockHoldNs: Math.round(cost.lockHoldNs),
+      perVmaNs: Math.round(cost.perVmaNs * 10) / 10,
+    };
     const stackFits = perIterator * live <= BPF_STACK;
     if (size === undefined) {
       entry.available = false;
@@ -194,6 +304,7 @@ function labReport(o: LabOptions) {
         lockHoldNs: null,
         perVmaNs: null,
         fits: { stack: stackFits, available: false },
+        failuresByCause: {},
       });
     }
     if (design === "stack") {
@@ -205,9 +316,38 @@ function labReport(o: LabOptions) {
         sizeClass: null,
         allocFailures: 0,
         failureRate: 0,
-        lockHoldNs: m?.lockHoldNs ?? null,
-        perVmaNs: m?.perVmaNs ?? null,
-        fits: { stack: stackFits, budget88: size <= 88, budget96: size <= 96, builds: size <= o.stackBudget },
+        ...modelled,
+        fits: {
+          stack: stackFits,
+          budget88: size <= 88,
+          budget96: size <= 96,
+          builds: size <= o.stackBudget,
+          ...Object.fromEntries(KERNELS.map((k) => [k, originalKernData(k) <= o.stackBudget])),
+        },
+        failuresByCause: {},
+      });
+    }
+    if (design === "alloca") {
+      // Sized per target kernel at load time: every kernel fits as long as the extension has room.
+      entry.kernData = {
+        size,
+        onStack: true,
+        sizedFrom: "target BTF (TYPE_SIZE relocation)",
+        slots: perIterator / 8,
+      };
+      entry.allocations = null;
+      return summary(entry, {
+        stackBytes: perIterator,
+        kernDataSize: size,
+        sizeClass: null,
+        allocFailures: 0,
+        failureRate: 0,
+        ...modelled,
+        fits: {
+          stack: stackFits,
+          ...Object.fromEntries(KERNELS.map((k) => [k, true])),
+        },
+        failuresByCause: stackFits ? {} : { stackExtensionExhausted: live },
       });
     }
     const idx = classIndexForRequest(size);
@@ -250,18 +390,25 @@ function labReport(o: LabOptions) {
         task.attempts + nmiCounts.attempts === 0
           ? 0
           : (failures(task) + failures(nmiCounts)) / (task.attempts + nmiCounts.attempts),
-      lockHoldNs: m?.lockHoldNs ?? null,
-      perVmaNs: m?.perVmaNs ?? null,
+      ...modelled,
       fits: { stack: stackFits, heapClass: unit > 0 },
+      failuresByCause: {
+        enomemEmptyList: task.enomem.emptyList + nmiCounts.enomem.emptyList,
+        enomemReentrant: task.enomem.reentrant + nmiCounts.enomem.reentrant,
+        ebusyIrqsOff: task.ebusyBeforeAllocating + nmiCounts.ebusyBeforeAllocating,
+        taskContext: failures(task),
+        nmiContext: failures(nmiCounts),
+      },
     });
   });
   const structGrowth = KERNELS.map((kernel) => {
-    const vmi = KERNEL_STRUCTS[kernel].vmaIterator;
+    const vmi = structs()[kernel].maState.size;
     const kern = originalKernData(kernel);
     return {
       kernel,
       maState: vmi,
       vmaIterator: vmi,
+      source: structs()[kernel].source,
       kernData: kern,
       heapClass: SIZE_CLASSES[classIndexForRequest(kern)] ?? null,
       fits88: kern <= 88,
@@ -273,7 +420,7 @@ function labReport(o: LabOptions) {
   return {
     workload: {
       kernel: o.kernel,
-      allocatorProfile: KERNEL_STRUCTS[o.kernel].allocator,
+      allocatorProfile: structs()[o.kernel].allocator,
       cpus: o.cpus,
       durationSec: o.duration,
       nmiRatePerSec: o.nmiRate,
@@ -284,9 +431,11 @@ function labReport(o: LabOptions) {
       stackBudget: o.stackBudget,
       activeWindowNs: o.window,
       seed: o.seed,
+      walkCosts: costs(o),
     },
     designs,
     structGrowth,
+    coreDemo: coreReport(o.coreObject),
   };
 }
 
@@ -390,10 +539,27 @@ function formatText(report: Report): string {
         `96-byte budget: ${g.fits96 ? `fits, ${g.spare96} spare` : `breaks, ${-g.spare96} short`}`,
     );
   }
-  lines.push(
-    "",
-    "not modelled yet: lock hold time, per-VMA cost, -EBUSY from mmap/alloc_lock trylocks and the deferred-unlock slot",
-  );
+  rows.length = 0;
+  lines.push("", "lock hold and per-VMA cost (cost model, ns; parameters in --json workload.walkCosts):");
+  for (const d of report.designs as Record<string, unknown>[])
+    lines.push(
+      `  ${String(d.design).padEnd(9)} lock hold ${String(d.lockHoldNs).padStart(8)}  per VMA ${String(d.perVmaNs).padStart(6)}  ` +
+        `${String(get(d, "costModel.lock") ?? "")}`,
+    );
+  const core = report.coreDemo;
+  if (core.available) {
+    lines.push(
+      "",
+      `CO-RE: ${core.path}: bpf_core_type_size(struct ma_state) compiled as ${core.object.origVal}, relocated to ` +
+        core.resolved.map((r) => `${r.newVal} on ${r.kernel}`).join(", "),
+    );
+    for (const r of core.rows)
+      lines.push(
+        `  built for ${r.builtFor}, loaded on ${r.loadedOn}: fixed ${r.fixedReserve} B vs needed ${r.needed} B: ${r.breakage}; ` +
+          `with the relocation: ${r.coreSize} B${r.coreFits ? " (fits)" : " (WRONG)"}`,
+      );
+  }
+  lines.push("", "not modelled: -EBUSY from mmap/alloc_lock trylocks and the deferred-unlock slot");
   return `${lines.join("\n")}\n`;
 }
 
@@ -509,6 +675,8 @@ export const registerLab: RegisterCommand = (program, context) => {
     )
     .option("--seed <n>", "PRNG seed", intArg("--seed", 0), 1)
     .option("--json", "print JSON")
+    .option("--plot <file.svg>", "write an SVG plot of failure rate against NMI rate (the --sweep rates)")
+    .option("--core-object <file>", "object with the TYPE_SIZE relocation for the CO-RE demo", CORE_OBJECT)
     .option(
       "--measure",
       "also measure lock hold time and per-VMA cost of each design's kfunc model (wall time)",
@@ -516,6 +684,24 @@ export const registerLab: RegisterCommand = (program, context) => {
     .action((raw: Omit<LabOptions, "stackBudget"> & { stackBudget: string }) => {
       const options: LabOptions = { ...raw, stackBudget: raw.stackBudget === "96" ? 96 : 88 };
       const report = labReport(options);
+      if (options.plot) {
+        const series = (report.designs as Record<string, unknown>[]).map((d) => {
+          const sweep = d.nmiRateSweep as ReturnType<typeof sweepPoint>[] | undefined;
+          return {
+            name: String(d.design),
+            points: (sweep ?? options.sweep.map((r) => ({ nmiRatePerSec: r, nmiFailureRate: 0 }))).map(
+              (p) => [p.nmiRatePerSec, p.nmiFailureRate] as const,
+            ),
+          };
+        });
+        writeFileSync(
+          options.plot,
+          failureRatePlot(
+            series,
+            `kern_data allocation failures, ${options.kernel}, ${options.cpus} CPUs, ${options.nmiIters} iterator(s) per NMI`,
+          ),
+        );
+      }
       context.io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
     });
 };
