@@ -21,3 +21,4 @@ export type { FileObject } from "./objects.js";
 export { KernelObjects, mkdev } from "./objects.js";
 export type { CpuContext, TaskVmaStats, TaskVmaSystemOptions, UnlockSlot } from "./system.js";
 export { PF_KTHREAD, TaskVmaSystem } from "./system.js";
+export * from "./lab/index.js"; // bpfkit lab engine (issue 8)
