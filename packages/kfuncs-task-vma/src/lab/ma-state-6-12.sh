@@ -4,8 +4,10 @@
 # include/linux/maple_tree.h of /usr/src/linux-source-6.12.tar.xz into a temporary C file (never into
 # the repository), compiled with clang-19 -g -target bpf, and the resulting BTF is read back with
 # bpftool; only the member names, offsets and sizes land in the committed table.
+# LAB_OUT=FILE writes elsewhere (the test compares that with the committed table).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+out="${LAB_OUT:-$here/ma-state-6-12.ts}"
 src="${LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -59,5 +61,5 @@ ${body}
   ],
 };
 `);
-' "$raw" >"$here/ma-state-6-12.ts"
-echo "wrote $here/ma-state-6-12.ts"
+' "$raw" >"$out"
+echo "wrote $out"
