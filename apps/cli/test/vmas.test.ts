@@ -154,15 +154,16 @@ describe("bpfkit vmas", () => {
     const { io, out } = capture();
     expect(await main(["lab", "--json", "--measure", "--duration", "0.001", "--vmas", "50"], io)).toBe(0);
     const report = JSON.parse(out.join("")) as { designs: Array<Record<string, unknown>> };
-    expect(report.designs.map((d) => d.design)).toEqual(["original", "snapshot", "stack"]);
-    for (const d of report.designs) {
+    const ours = report.designs.filter((d) => ["original", "snapshot", "stack"].includes(d.design as string));
+    expect(ours.map((d) => d.design)).toEqual(["original", "snapshot", "stack"]);
+    for (const d of ours) {
       for (const k of ["stackBytes", "kernDataSize", "sizeClass", "allocFailures", "failureRate", "fits"])
         expect(d).toHaveProperty(k);
       expect(d.lockHoldNs).toBeGreaterThan(0);
       expect(d.perVmaNs).toBeGreaterThan(0);
     }
-    expect(report.designs[0]?.kernDataSize).toBe(112);
-    expect(report.designs[1]?.sizeClass).toBe(512);
+    expect(ours[0]?.kernDataSize).toBe(112);
+    expect(ours[1]?.sizeClass).toBe(512);
   }, 60_000);
 
   it.skipIf(liveSkip)(
