@@ -351,3 +351,20 @@ describe.skipIf(srcSkip)("bpfkit lab's 6.12 table is what ma-state-6-12.sh compu
     rmSync(dir, { recursive: true });
   }, 120_000);
 });
+
+describe("the docs plot", () => {
+  it("apps/docs/public/lab-failure-rate.svg is what apps/docs/scripts/lab-plot.sh draws", async () => {
+    const root = join(__dirname, "../../..");
+    const script = readFileSync(join(root, "apps/docs/scripts/lab-plot.sh"), "utf8");
+    const line = /pnpm -s bpfkit lab (.*?) --plot/s.exec(script)?.[1] ?? "";
+    const args = line.replace(/\\\n/g, " ").split(/\s+/).filter(Boolean);
+    expect(args).toContain("--sweep");
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-plot-"));
+    const file = join(dir, "p.svg");
+    expect((await lab([...args, "--plot", file])).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(
+      readFileSync(join(root, "apps/docs/public/lab-failure-rate.svg"), "utf8"),
+    );
+    rmSync(dir, { recursive: true });
+  }, 60_000);
+});

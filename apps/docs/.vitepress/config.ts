@@ -16,6 +16,7 @@ export default defineConfig({
           { text: "Getting started", link: "/guide/getting-started" },
           { text: "The CLI", link: "/guide/cli" },
           { text: "Packages", link: "/guide/packages" },
+          { text: "Design lab", link: "/guide/lab" },
         ],
       },
     ],

@@ -22,8 +22,8 @@ export function failureRatePlot(series: readonly PlotSeries[], title: string): s
   const T = 40;
   const B = 50;
   const xs = series.flatMap((s) => s.points.map((p) => p[0])).filter((x) => x > 0);
-  const xmin = Math.floor(Math.log10(Math.min(...xs, 10)));
-  const xmax = Math.max(xmin + 1, Math.ceil(Math.log10(Math.max(...xs, 10))));
+  const xmin = Math.floor(Math.log10(xs.length > 0 ? Math.min(...xs) : 1));
+  const xmax = Math.max(xmin + 1, Math.ceil(Math.log10(xs.length > 0 ? Math.max(...xs) : 10)));
   const ymaxRaw = Math.max(...series.flatMap((s) => s.points.map((p) => p[1] * 100)), 0.001);
   const ymax =
     10 ** Math.ceil(Math.log10(ymaxRaw)) / (ymaxRaw <= 10 ** Math.ceil(Math.log10(ymaxRaw)) / 2 ? 2 : 1);
@@ -41,7 +41,7 @@ export function failureRatePlot(series: readonly PlotSeries[], title: string): s
     const x = px(10 ** e);
     out.push(
       `<line x1="${f(x)}" y1="${H - B}" x2="${f(x)}" y2="${H - B + 5}" stroke="black"/>`,
-      `<text x="${f(x)}" y="${H - B + 18}" text-anchor="middle">${e === xmin && xs.length < series.length ? "0" : `1e${e}`}</text>`,
+      `<text x="${f(x)}" y="${H - B + 18}" text-anchor="middle">${`1e${e}`}</text>`,
     );
   }
   for (let i = 0; i <= 4; i++) {
