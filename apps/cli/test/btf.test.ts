@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -38,6 +38,34 @@ describe("bpfkit btf dump", () => {
       [hasTool("bpftool", ["version"]), "bpftool not installed"],
     ]),
   )("against bpftool", () => {
+    it("dumps a split BTF with `base` like `bpftool -B`, and --sort gives the upstream layout", async () => {
+      const { BtfBuilder, parseBtf } = await import("@bpfkit/btf");
+      const base = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+      const b = new BtfBuilder(base.length, base.header.strLen);
+      b.add({ kind: "ptr", name: "", type: base.find("task_struct")! });
+      const file = join(mkdtempSync(join(tmpdir(), "bpfkit-cli-split-")), "mod");
+      writeFileSync(file, b.build());
+      const c = capture();
+      expect(await main(["btf", "dump", "file", file, "base", VMLINUX, "format", "raw"], c.io)).toBe(0);
+      const ref = execFileSync("bpftool", [
+        "-B",
+        VMLINUX,
+        "btf",
+        "dump",
+        "file",
+        file,
+        "format",
+        "raw",
+      ]).toString();
+      expect(c.out.join("")).toBe(ref);
+      const sorted = capture();
+      expect(await main(["btf", "dump", "file", VMLINUX, "format", "c", "--sort"], sorted.io)).toBe(0);
+      expect(sorted.out.join("")).toContain("#ifndef __bpf_fastcall\n");
+      const bad = capture();
+      expect(await main(["btf", "dump", "file", VMLINUX, "--sort"], bad.io)).toBe(2);
+      expect(bad.err.join("")).toContain("--sort needs format c");
+    }, 300_000);
+
     for (const format of ["raw", "c"]) {
       it(`format ${format} of vmlinux is byte-identical`, async () => {
         const c = capture();
