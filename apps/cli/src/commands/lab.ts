@@ -224,8 +224,8 @@ function runDesign(
 
 /**
  * The issue-8 summary fields of a design entry: stack and heap bytes, allocation failures, and the
- * lock hold time and per-VMA cost measured on this machine by running @bpfkit/kfuncs-task-vma's
- * model of the design over `vmas` VMAs (median of 21 walks; wall time, so it varies between runs).
+ * lock hold time and per-VMA cost from @bpfkit/kfuncs-task-vma's cost model (`walkCost`, parameters
+ * echoed in `workload.walkCosts`).
  */
 function summary(
   entry: Record<string, unknown>,
@@ -596,11 +596,12 @@ function listArg<T>(parse: (v: string) => T) {
 }
 
 /**
- * `bpfkit lab`: the three task_vma designs side by side, allocator numbers from the @bpfkit/mem-alloc simulator.
+ * `bpfkit lab`: the three task_vma designs and the experimental `alloca` one side by side, allocator
+ * numbers from the @bpfkit/mem-alloc simulator, costs from @bpfkit/kfuncs-task-vma's cost model.
  *
  * `--json` prints one object:
  * - `workload`: the inputs (kernel, allocatorProfile, cpus, durationSec, nmiRatePerSec, taskRatePerSec,
- *   vmas, nsPerVma, nmiIterators, stackBudget, activeWindowNs, seed);
+ *   vmas, nsPerVma, nmiIterators, stackBudget, stackExtension, activeWindowNs, seed, walkCosts);
  * - `designs[]`: `design`; `stack` {bytesPerIterator, liveIterators, bytesUsed, of: 512, fits};
  *   `available: false` when the design is not in that kernel; `kernData` {size, padded, sizeClass,
  *   classIndex, low, high, batch, prefill, slackBytes} for heap designs or {size, onStack, budget,
@@ -609,11 +610,15 @@ function listArg<T>(parse: (v: string) => T) {
  *   {peakBytes, refills, trims, irqWorkMaxDelayNs}; `nmiRateSweep[]` and `nmiBurstSweep[]`
  *   {nmiRatePerSec, nmiIterators, nmiInvocations, nmiEbusyBeforeAllocating, nmiAttempts, nmiEnomem,
  *   nmiFailureRate, taskAttempts, taskFailures};
- * - `structGrowth[]`: {kernel, maState, vmaIterator, kernData, heapClass, fits88, spare88, fits96, spare96}.
+ * - `structGrowth[]`: {kernel, maState, vmaIterator, source, kernData, heapClass, fits88, spare88, fits96, spare96};
+ * - `coreDemo`: {available, path, object {localMaState, relocations, insnOff, origVal}, resolved[]
+ *   {kernel, newVal, poison}, rows[] {builtFor, loadedOn, fixedReserve, needed, fixed, deltaBytes,
+ *   breakage, coreSize, coreFits}} from fixtures/bpf/lab-iter-size.bpf.o against the 6.12 and 6.18 profiles.
  * Each design entry also carries the issue-8 summary: `stackBytes`, `kernDataSize`, `sizeClass`,
  * `allocFailures`, `failureRate` (task and NMI allocations together), `lockHoldNs` and `perVmaNs`
- * (with `--measure`: measured by walking `--vmas` VMAs with @bpfkit/kfuncs-task-vma's model of the
- * design, wall time on this machine; null without it), `fits` {stack, and budget88/budget96/builds for `stack`}.
+ * (cost model; `costModel` shows depth, lock and walkNs; `--measure` adds `measured`, the wall time of
+ * the JS model), `fits` {stack; budget88/budget96/builds and one entry per kernel for `stack`; one entry
+ * per kernel for `alloca`}, `failuresByCause`.
  */
 export const registerLab: RegisterCommand = (program, context) => {
   program
@@ -655,7 +660,10 @@ export const registerLab: RegisterCommand = (program, context) => {
     )
     .addOption(new Option("--vmas <n>", "VMAs per walk").default(36).argParser(intArg("--vmas", 0)))
     .addOption(
-      new Option("--ns-per-vma <ns>", "assumed walk time per VMA (an input until kernel-mm measures it)")
+      new Option(
+        "--ns-per-vma <ns>",
+        "BPF program body per VMA, run under the walk's lock (cost-model input)",
+      )
         .default(100)
         .argParser(numberArg("--ns-per-vma", 0)),
     )
