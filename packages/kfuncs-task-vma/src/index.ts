@@ -13,6 +13,7 @@ export {
   TASK_VMA_PROTOTYPES,
   taskVmaKfuncs,
 } from "./kfuncs.js";
+export * from "./lab/index.js"; // bpfkit lab engine (issue 8)
 export type { TaskVmaLayout } from "./layout.js";
 export { LAYOUT_6_18, layoutFromBtf } from "./layout.js";
 export type { DesignMeasurement } from "./measure.js";
@@ -21,4 +22,3 @@ export type { FileObject } from "./objects.js";
 export { KernelObjects, mkdev } from "./objects.js";
 export type { CpuContext, TaskVmaStats, TaskVmaSystemOptions, UnlockSlot } from "./system.js";
 export { PF_KTHREAD, TaskVmaSystem } from "./system.js";
-export * from "./lab/index.js"; // bpfkit lab engine (issue 8)
