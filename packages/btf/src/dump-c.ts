@@ -876,10 +876,11 @@ function mix(h: U64, v: U64): U64 {
 }
 
 const ZERO: U64 = { hi: 0, lo: 0 };
+const utf8 = new TextEncoder();
 
 function strHash(name: string): U64 {
   let h = ZERO;
-  const bytes = /^[\x00-\x7f]*$/.test(name) ? null : Buffer.from(name, "utf8");
+  const bytes = /^\p{ASCII}*$/u.test(name) ? null : utf8.encode(name);
   const n = bytes ? bytes.length : name.length;
   for (let i = 0; i < n; i++) {
     const c = bytes ? bytes[i]! : name.charCodeAt(i);

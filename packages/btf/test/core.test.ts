@@ -167,8 +167,6 @@ describe.skipIf(
   });
 });
 
-/** Host C compiler for the libbpf oracle: cc if present, else clang-19 (both link -lbpf). */
-const hostCc = hasTool("cc") ? "cc" : "clang-19";
 const oracleReady = hasVmlinux && hasClang && process.getuid?.() === 0;
 
 describe.skipIf(
