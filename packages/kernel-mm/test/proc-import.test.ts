@@ -102,9 +102,36 @@ describe("/proc import", () => {
     expect(parseStat(stat)).toMatchObject({
       startStack: 140737488347136n,
       startBrk: 93825000000000n,
-      brk: 0n,
+      // Field 48 is arg_start, not brk: stat has no brk, so start_brk stands in until buildMm.
+      brk: 93825000000000n,
       threads: 3,
     });
+  });
+
+  it("takes brk from the end of the [heap] VMA, since /proc/PID/stat does not carry it", () => {
+    const heap = { start: 0x555555560000n, end: 0x555555581000n };
+    const mm = buildMm({
+      ...importSaved({ smaps: "", release: "6.18.44" }),
+      vmas: [
+        {
+          start: heap.start,
+          end: heap.end,
+          perms: "rw-p",
+          major: 0,
+          minor: 0,
+          inode: 0n,
+          path: "[heap]",
+          flags: 0x100073n,
+          pgoff: heap.start >> 12n,
+          pgoffSource: "anon-inferred",
+          flagsExact: true,
+          anonVma: true,
+        },
+      ],
+      stat: { startBrk: heap.start, brk: heap.start, startStack: 0x7ffffffde000n },
+    });
+    expect(mm.startBrk).toBe(heap.start);
+    expect(mm.brk).toBe(heap.end);
   });
 
   it("reproduces a live process's /proc/PID/maps byte for byte from the imported mm", async () => {

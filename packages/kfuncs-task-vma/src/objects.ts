@@ -185,11 +185,8 @@ export class KernelObjects {
     const L = this.layout.mm;
     const v = r.region.view;
     if (r.offset + L.size > r.region.size) return;
-    // brk is not in /proc/PID/stat: the heap VMA's end stands for it (its page-aligned value).
-    let brk = mm.startBrk;
-    for (const vma of mm.vmas()) if (vma.name === "[heap]") brk = vma.vmEnd;
     v.setBigUint64(r.offset + L.start_brk, mm.startBrk, true);
-    v.setBigUint64(r.offset + L.brk, brk, true);
+    v.setBigUint64(r.offset + L.brk, mm.brk, true);
     v.setBigUint64(r.offset + L.start_stack, mm.startStack, true);
     v.setInt32(r.offset + L.map_count, mm.mapCount, true);
   }

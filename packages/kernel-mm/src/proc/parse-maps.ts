@@ -47,7 +47,11 @@ export interface ImportedVma {
   anonVma: boolean | null;
 }
 
-/** Heap and stack bounds from `/proc/PID/stat` (fields 47, 48 and 28). */
+/**
+ * Heap and stack bounds from `/proc/PID/stat` (start_brk is field 47, start_stack field 28). The
+ * current brk is not in stat (field 48 is arg_start): `parseStat` reports start_brk for it and
+ * `buildMm` raises it to the end of the `[heap]` VMA, the page-aligned value the kernel shows.
+ */
 export interface ProcStat {
   startBrk: bigint;
   brk: bigint;
@@ -132,7 +136,7 @@ export function parseStat(text: string, where = "stat"): ProcStat {
     .trim()
     .split(/\s+/);
   const field = (n: number) => BigInt(fields[n - 3] ?? "0");
-  return { startStack: field(28), startBrk: field(47), brk: field(48), threads: Number(field(20)) };
+  return { startStack: field(28), startBrk: field(47), brk: field(47), threads: Number(field(20)) };
 }
 
 const specialNames = /^\[(vdso|vvar|vvar_vclock|uprobes|sigpage|vectors)\]$/;
@@ -264,6 +268,7 @@ export function buildMm(space: AddressSpace): MmStruct {
         anonVma: v.anonVma,
       }),
     );
+    if (name === "[heap]" && v.end > mm.brk) mm.brk = v.end;
   }
   mm.mmapWriteUnlock();
   return mm;
