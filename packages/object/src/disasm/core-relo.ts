@@ -1,5 +1,5 @@
 import type { Btf } from "@bpfkit/btf";
-import { BtfKind } from "@bpfkit/btf";
+import { BtfKind, CORE_RELO_KIND_NAMES } from "@bpfkit/btf";
 
 /** A CO-RE relocation record of .BTF.ext (spec btf.md 2 and 7.1). */
 export interface CoreRelocation {
@@ -8,23 +8,6 @@ export interface CoreRelocation {
   accessString: string;
   kind: number;
 }
-
-/** Kind words as llvm-objdump and libbpf print them, by `enum bpf_core_relo_kind` value. */
-const KIND_WORDS: readonly string[] = [
-  "byte_off",
-  "byte_sz",
-  "field_exists",
-  "signed",
-  "lshift_u64",
-  "rshift_u64",
-  "local_type_id",
-  "target_type_id",
-  "type_exists",
-  "type_size",
-  "enumval_exists",
-  "enumval_value",
-  "type_matches",
-];
 
 type Group = "field" | "type" | "enumval" | "unknown";
 
@@ -50,7 +33,9 @@ const MODIFIERS: Readonly<Record<number, string>> = {
  */
 export function describeCoreRelocation(btf: Btf, relo: CoreRelocation): string {
   const kindWord =
-    relo.kind < KIND_WORDS.length ? `<${KIND_WORDS[relo.kind]}>` : `<reloc kind #${relo.kind >>> 0}>`;
+    relo.kind < CORE_RELO_KIND_NAMES.length
+      ? `<${CORE_RELO_KIND_NAMES[relo.kind]}>`
+      : `<reloc kind #${relo.kind >>> 0}>`;
   const fail = (why: string) => `${kindWord} [${relo.typeId >>> 0}] '${relo.accessString}' <${why}>`;
 
   // The access string is `N(:N)*`; LLVM reads each number as unsigned and stops at anything else.
