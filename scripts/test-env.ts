@@ -46,3 +46,21 @@ export function skipReason(what: string, requirements: Array<[boolean, string]>)
   console.log(reason);
   return reason;
 }
+
+/**
+ * The first line where `mine` differs from `reference`, labelled for a test failure message, or ""
+ * when the two texts are equal. Parity tests print it instead of a multi-megabyte diff.
+ */
+export function firstDifferentLine(
+  reference: string,
+  mine: string,
+  labels: { reference: string; mine: string } = { reference: "reference", mine: "bpfkit" },
+): string {
+  if (reference === mine) return "";
+  const a = reference.split("\n");
+  const b = mine.split("\n");
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  const width = Math.max(labels.reference.length, labels.mine.length) + 1;
+  return `line ${i + 1}:\n  ${`${labels.reference}:`.padEnd(width)} ${JSON.stringify(a[i])}\n  ${`${labels.mine}:`.padEnd(width)} ${JSON.stringify(b[i])}`;
+}

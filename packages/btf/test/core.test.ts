@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
+import { repoRoot, skipReason } from "../../../scripts/test-env.js";
 import {
   type Btf,
   BtfBuilder,

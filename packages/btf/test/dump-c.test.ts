@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { skipReason } from "../../../scripts/test-env.js";
+import { firstDifferentLine, skipReason } from "../../../scripts/test-env.js";
 import { BtfBuilder, dumpC, dumpRaw, findElfSection, parseBtf } from "../src/index.js";
 import { bpftoolDump } from "./bpftool.js";
 import {
@@ -16,13 +16,9 @@ import {
   VMLINUX,
 } from "./helpers.js";
 
-function firstDiff(a: string, b: string): string {
-  const la = a.split("\n");
-  const lb = b.split("\n");
-  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
-    if (la[i] !== lb[i]) return `line ${i + 1}:\n  mine:    ${la[i]}\n  bpftool: ${lb[i]}`;
-  }
-  return "";
+/** First line where our dump differs from bpftool's ("" when identical). */
+function firstDiff(mine: string, bpftool: string): string {
+  return firstDifferentLine(bpftool, mine, { reference: "bpftool", mine: "mine" });
 }
 
 describe.skipIf(

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
+import { firstDifferentLine, hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
 import { disassembleObject } from "../src/index.js";
 import { fixtureObjects, selftestObjects } from "./corpus.js";
 
@@ -36,13 +36,7 @@ async function objdumpBatch(paths: string[]): Promise<Map<string, string>> {
   return out;
 }
 
-function firstDifference(want: string, got: string): string {
-  const a = want.split("\n");
-  const b = got.split("\n");
-  let i = 0;
-  while (i < a.length && a[i] === b[i]) i++;
-  return `line ${i + 1}:\n  llvm-objdump: ${JSON.stringify(a[i])}\n  bpfkit:       ${JSON.stringify(b[i])}`;
-}
+const objdumpLabels = { reference: "llvm-objdump", mine: "bpfkit" };
 
 /**
  * Compares every file with objdump (batches of 40 files, two batches at a time: the machine has
@@ -72,7 +66,7 @@ async function compareAll(files: string[]): Promise<{ passed: number; failures: 
         }
         const want = wanted.get(path) as string;
         if (got === want) passed++;
-        else failures.push(`${relative(repoRoot, path)}: ${firstDifference(want, got)}`);
+        else failures.push(`${relative(repoRoot, path)}: ${firstDifferentLine(want, got, objdumpLabels)}`);
       }
     }
   };
@@ -117,7 +111,8 @@ describe.skipIf(noObjdump)("disassembleObject is byte-identical to llvm-objdump-
         encoding: "utf8",
       });
       const got = disassembleObject(new Uint8Array(readFileSync(path)), { fileName: path, alu32: true });
-      if (got !== stdout) diffs.push(`${relative(repoRoot, path)}: ${firstDifference(stdout, got)}`);
+      if (got !== stdout)
+        diffs.push(`${relative(repoRoot, path)}: ${firstDifferentLine(stdout, got, objdumpLabels)}`);
     }
     expect(diffs).toEqual([]);
   });
