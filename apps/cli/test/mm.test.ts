@@ -85,5 +85,8 @@ describe("bpfkit mm", () => {
       expect(await main(["mm", "--pid", pid], io)).toBe(2);
       expect(err.join("").trim().split("\n")).toHaveLength(1);
     }
+    const { io, err } = capture();
+    await main(["mm", "--pid", "999999999"], io);
+    expect(err.join("")).toContain("no process with pid 999999999");
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasKernelOracle, hasTool, repoRoot, skipReason } from "../../../scripts/test-env.js";
-import { type AddressSpace, buildMm, confirmPgoff, VmaIterator } from "../src/index.js";
+import { type AddressSpace, buildMm, confirmPgoff, Errno, KernelMmError, VmaIterator } from "../src/index.js";
 import { importLive } from "../src/proc.js";
 
 // Compares the /proc import with what the running kernel holds, read by a BPF program
@@ -182,8 +182,11 @@ describe.skipIf(skip)("import vs the live kernel (BPF task_vma iterator)", () =>
           result = compare(p);
         } catch (e) {
           // A process that exited between the listing and the reads is not a mismatch.
-          if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH")
-            continue;
+          const gone =
+            (e instanceof KernelMmError && e.errno === Errno.ENOENT) ||
+            (e as NodeJS.ErrnoException).code === "ENOENT" ||
+            (e as NodeJS.ErrnoException).code === "ESRCH";
+          if (gone) continue;
           throw e;
         }
         const { space, kernel } = result;

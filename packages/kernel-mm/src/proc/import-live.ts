@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Errno, KernelMmError } from "../errors.js";
 import { type AddressSpace, importSaved, type SavedProcess } from "./parse-maps.js";
 
 function procPath(pid: number | "self", file: string): string {
@@ -11,10 +12,23 @@ function procPath(pid: number | "self", file: string): string {
  */
 export function readProcess(pid: number | "self"): SavedProcess {
   return {
-    smaps: readFileSync(procPath(pid, "smaps"), "utf8"),
-    stat: readFileSync(procPath(pid, "stat"), "utf8"),
+    smaps: readProcFile(pid, "smaps"),
+    stat: readProcFile(pid, "stat"),
     release: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(),
   };
+}
+
+/** Reads one `/proc/PID` file, turning "no such process" into an input error that says so. */
+function readProcFile(pid: number | "self", file: string): string {
+  const path = procPath(pid, file);
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw new KernelMmError(`no process with pid ${pid} (${path} is missing)`, Errno.ENOENT, path);
+    throw new KernelMmError(`cannot read ${path} (${code ?? (e as Error).message})`, Errno.EINVAL, path);
+  }
 }
 
 /**
