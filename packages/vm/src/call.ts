@@ -30,7 +30,7 @@ export class CallContext {
     readonly vm: Vm,
     readonly memory: Memory,
     /** @internal The live register file: lo word of rN at 2N, hi word at 2N+1. */
-    readonly regs: Int32Array,
+    public regs: Int32Array,
   ) {}
 
   /** rN (1..5 are the arguments) as an unsigned 64-bit bigint. */

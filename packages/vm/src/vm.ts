@@ -17,6 +17,8 @@ export const MAY_GOTO_BUDGET = 8_388_608;
 export const BPF_FUNC_TAIL_CALL = 12;
 
 const HB = REGION_HI_BASE | 0;
+/** Index of slot 0's first word in the VM's core array; the registers sit below it. */
+const CODE_BASE = 32;
 const CODE_HI_I32 = CODE_HI | 0;
 /** Instructions between two wall-clock checks when a time limit is set. */
 const TIME_CHECK_INTERVAL = 1 << 20;
@@ -74,7 +76,14 @@ export class Vm {
   readonly memory: Memory;
   /** Stack regions of frames 0..7. */
   readonly stacks: readonly Region[];
-  readonly #regs = new Int32Array(32);
+  /**
+   * The register file (words 0..21: lo word of rN at 2N, hi word at 2N+1) followed, from CODE_BASE
+   * on, by the running program's pre-decoded code. Sharing one array halves the typed-array checks
+   * the optimizing compiler emits per instruction; #use swaps the code part when the program changes.
+   */
+  #core = new Int32Array(CODE_BASE + 64);
+  #coreCode: Int32Array | undefined;
+  #regs = this.#core.subarray(0, CODE_BASE);
   readonly #helpers: (CallFn | undefined)[] = [];
   readonly #helperNames: (string | undefined)[] = [];
   readonly #kfuncs = new Map<number, CallFn>();
@@ -198,6 +207,23 @@ export class Vm {
     const r0 = this.register(0);
     this.#regs.set(saved);
     return r0;
+  }
+
+  /** Makes `code` the code part of the core array (copying only when it changed) and returns the array. */
+  #use(code: Int32Array): Int32Array {
+    let core = this.#core;
+    if (this.#coreCode === code) return core;
+    if (core.length < CODE_BASE + code.length) {
+      const grown = new Int32Array(CODE_BASE + Math.max(code.length, 2 * (core.length - CODE_BASE)));
+      grown.set(core.subarray(0, CODE_BASE));
+      core = grown;
+      this.#core = grown;
+      this.#regs = grown.subarray(0, CODE_BASE);
+      this.#call.regs = this.#regs;
+    }
+    core.set(code, CODE_BASE);
+    this.#coreCode = code;
+    return core;
   }
 
   /** How many more instructions (relative to #nBase) may run before the next limit check. */
@@ -364,7 +390,6 @@ export class Vm {
    * register-file index, `w >>> 16` the src index. Returns when frame `baseDepth` exits.
    */
   #execute(program: Program, startSlot: number, baseDepth: number): void {
-    const R = this.#regs;
     const mem = this.memory;
     const bytes = mem.bytes;
     const views = mem.views;
@@ -383,28 +408,30 @@ export class Vm {
     // re-dispatches the original word from T. Normal runs never see op 137 and pay nothing.
     let T = prog.code;
     if (tracer !== undefined) C = tracedCode(prog);
+    // Registers and code share one array (see #core), so each instruction checks one typed array.
+    let R = this.#use(C);
     next: for (;;) {
       // Programs have at most 2^24 slots, so i + 3 cannot overflow and needs no check.
-      const i = (pc & 0xffffff) << 2;
-      let w = C[i] as number;
+      const i = ((pc & 0xffffff) << 2) + CODE_BASE;
+      let w = R[i] as number;
       n = (n + 1) | 0;
       for (;;) {
         switch (w & 0xff) {
           case 0: {
             // ADD64_K
             const d = (w >>> 8) & 0xff;
-            const lo = ((R[d] as number) >>> 0) + ((C[i + 2] as number) >>> 0);
+            const lo = ((R[d] as number) >>> 0) + ((R[i + 2] as number) >>> 0);
             R[d] = lo | 0;
-            R[d + 1] = ((R[d + 1] as number) + (C[i + 3] as number) + (lo > 0xffffffff ? 1 : 0)) | 0;
+            R[d + 1] = ((R[d + 1] as number) + (R[i + 3] as number) + (lo > 0xffffffff ? 1 : 0)) | 0;
             pc = (pc + 1) | 0;
             continue next;
           }
           case 1: {
             // SUB64_K
             const d = (w >>> 8) & 0xff;
-            const lo = ((R[d] as number) >>> 0) - ((C[i + 2] as number) >>> 0);
+            const lo = ((R[d] as number) >>> 0) - ((R[i + 2] as number) >>> 0);
             R[d] = lo | 0;
-            R[d + 1] = ((R[d + 1] as number) - (C[i + 3] as number) - (lo < 0 ? 1 : 0)) | 0;
+            R[d + 1] = ((R[d + 1] as number) - (R[i + 3] as number) - (lo < 0 ? 1 : 0)) | 0;
             pc = (pc + 1) | 0;
             continue next;
           }
@@ -412,7 +439,7 @@ export class Vm {
             // MUL64_K
             const d = (w >>> 8) & 0xff;
             const al = R[d] as number;
-            const bl = C[i + 2] as number;
+            const bl = R[i + 2] as number;
             const a0 = al & 0xffff;
             const a1 = al >>> 16;
             const b0 = bl & 0xffff;
@@ -420,7 +447,7 @@ export class Vm {
             const t = a1 * b0 + ((a0 * b0) >>> 16);
             const u = a0 * b1 + (t & 0xffff);
             const mh = a1 * b1 + (t >>> 16) + (u >>> 16);
-            R[d + 1] = (mh + Math.imul(al, C[i + 3] as number) + Math.imul(R[d + 1] as number, bl)) | 0;
+            R[d + 1] = (mh + Math.imul(al, R[i + 3] as number) + Math.imul(R[d + 1] as number, bl)) | 0;
             R[d] = Math.imul(al, bl);
             pc = (pc + 1) | 0;
             continue next;
@@ -429,29 +456,29 @@ export class Vm {
           case 4: // SDIV64_K
           case 9: // MOD64_K
           case 10: // SMOD64_K
-            divmod64(R, (w >>> 8) & 0xff, C[i + 2] as number, C[i + 3] as number, w & 0xff);
+            divmod64(R, (w >>> 8) & 0xff, R[i + 2] as number, R[i + 3] as number, w & 0xff);
             pc = (pc + 1) | 0;
             continue next;
           case 5: {
             // OR64_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) | (C[i + 2] as number);
-            R[d + 1] = (R[d + 1] as number) | (C[i + 3] as number);
+            R[d] = (R[d] as number) | (R[i + 2] as number);
+            R[d + 1] = (R[d + 1] as number) | (R[i + 3] as number);
             pc = (pc + 1) | 0;
             continue next;
           }
           case 6: {
             // AND64_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) & (C[i + 2] as number);
-            R[d + 1] = (R[d + 1] as number) & (C[i + 3] as number);
+            R[d] = (R[d] as number) & (R[i + 2] as number);
+            R[d + 1] = (R[d + 1] as number) & (R[i + 3] as number);
             pc = (pc + 1) | 0;
             continue next;
           }
           case 7: {
             // LSH64_K
             const d = (w >>> 8) & 0xff;
-            const k = (C[i + 2] as number) & 63;
+            const k = (R[i + 2] as number) & 63;
             const lo = R[d] as number;
             if (k >= 32) {
               R[d + 1] = lo << (k - 32);
@@ -466,7 +493,7 @@ export class Vm {
           case 8: {
             // RSH64_K
             const d = (w >>> 8) & 0xff;
-            const k = (C[i + 2] as number) & 63;
+            const k = (R[i + 2] as number) & 63;
             const hi = R[d + 1] as number;
             if (k >= 32) {
               R[d] = hi >>> (k - 32);
@@ -481,23 +508,23 @@ export class Vm {
           case 11: {
             // XOR64_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) ^ (C[i + 2] as number);
-            R[d + 1] = (R[d + 1] as number) ^ (C[i + 3] as number);
+            R[d] = (R[d] as number) ^ (R[i + 2] as number);
+            R[d + 1] = (R[d + 1] as number) ^ (R[i + 3] as number);
             pc = (pc + 1) | 0;
             continue next;
           }
           case 12: {
             // MOV64_K
             const d = (w >>> 8) & 0xff;
-            R[d] = C[i + 2] as number;
-            R[d + 1] = C[i + 3] as number;
+            R[d] = R[i + 2] as number;
+            R[d + 1] = R[i + 3] as number;
             pc = (pc + 1) | 0;
             continue next;
           }
           case 13: {
             // ARSH64_K
             const d = (w >>> 8) & 0xff;
-            const k = (C[i + 2] as number) & 63;
+            const k = (R[i + 2] as number) & 63;
             const hi = R[d + 1] as number;
             if (k >= 32) {
               R[d] = hi >> (k - 32);
@@ -650,7 +677,7 @@ export class Vm {
           case 29: {
             // MOVSX64
             const d = (w >>> 8) & 0xff;
-            const k = C[i + 2] as number;
+            const k = R[i + 2] as number;
             const v = ((R[w >>> 16] as number) << k) >> k;
             R[d] = v;
             R[d + 1] = v >> 31;
@@ -688,7 +715,7 @@ export class Vm {
           case 33: {
             // ADD32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = ((R[d] as number) + (C[i + 2] as number)) | 0;
+            R[d] = ((R[d] as number) + (R[i + 2] as number)) | 0;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -696,7 +723,7 @@ export class Vm {
           case 34: {
             // SUB32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = ((R[d] as number) - (C[i + 2] as number)) | 0;
+            R[d] = ((R[d] as number) - (R[i + 2] as number)) | 0;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -704,7 +731,7 @@ export class Vm {
           case 35: {
             // MUL32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = Math.imul(R[d] as number, C[i + 2] as number);
+            R[d] = Math.imul(R[d] as number, R[i + 2] as number);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -712,7 +739,7 @@ export class Vm {
           case 36: {
             // DIV32_K
             const d = (w >>> 8) & 0xff;
-            const b = (C[i + 2] as number) >>> 0;
+            const b = (R[i + 2] as number) >>> 0;
             R[d] = b === 0 ? 0 : ((R[d] as number) >>> 0) / b;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
@@ -721,7 +748,7 @@ export class Vm {
           case 37: {
             // SDIV32_K
             const d = (w >>> 8) & 0xff;
-            const b = C[i + 2] as number;
+            const b = R[i + 2] as number;
             R[d] = b === 0 ? 0 : ((R[d] as number) / b) | 0;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
@@ -730,7 +757,7 @@ export class Vm {
           case 38: {
             // OR32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) | (C[i + 2] as number);
+            R[d] = (R[d] as number) | (R[i + 2] as number);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -738,7 +765,7 @@ export class Vm {
           case 39: {
             // AND32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) & (C[i + 2] as number);
+            R[d] = (R[d] as number) & (R[i + 2] as number);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -746,7 +773,7 @@ export class Vm {
           case 40: {
             // LSH32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) << ((C[i + 2] as number) & 31);
+            R[d] = (R[d] as number) << ((R[i + 2] as number) & 31);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -754,7 +781,7 @@ export class Vm {
           case 41: {
             // RSH32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) >>> ((C[i + 2] as number) & 31);
+            R[d] = (R[d] as number) >>> ((R[i + 2] as number) & 31);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -762,7 +789,7 @@ export class Vm {
           case 42: {
             // MOD32_K
             const d = (w >>> 8) & 0xff;
-            const b = (C[i + 2] as number) >>> 0;
+            const b = (R[i + 2] as number) >>> 0;
             if (b !== 0) R[d] = ((R[d] as number) >>> 0) % b;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
@@ -771,7 +798,7 @@ export class Vm {
           case 43: {
             // SMOD32_K
             const d = (w >>> 8) & 0xff;
-            const b = C[i + 2] as number;
+            const b = R[i + 2] as number;
             if (b !== 0) R[d] = ((R[d] as number) % b) | 0;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
@@ -780,7 +807,7 @@ export class Vm {
           case 44: {
             // XOR32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) ^ (C[i + 2] as number);
+            R[d] = (R[d] as number) ^ (R[i + 2] as number);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -788,7 +815,7 @@ export class Vm {
           case 45: {
             // MOV32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = C[i + 2] as number;
+            R[d] = R[i + 2] as number;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -796,7 +823,7 @@ export class Vm {
           case 46: {
             // ARSH32_K
             const d = (w >>> 8) & 0xff;
-            R[d] = (R[d] as number) >> ((C[i + 2] as number) & 31);
+            R[d] = (R[d] as number) >> ((R[i + 2] as number) & 31);
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
             continue next;
@@ -928,7 +955,7 @@ export class Vm {
           case 62: {
             // MOVSX32
             const d = (w >>> 8) & 0xff;
-            const k = C[i + 2] as number;
+            const k = R[i + 2] as number;
             R[d] = ((R[w >>> 16] as number) << k) >> k;
             R[d + 1] = 0;
             pc = (pc + 1) | 0;
@@ -952,7 +979,7 @@ export class Vm {
             pc = (pc + 1) | 0;
             continue next;
           case 66: // JA
-            pc = C[i + 1] as number;
+            pc = R[i + 1] as number;
             if (n >= lim) {
               lim = this.#checkLimits(n, pc);
               n = 0;
@@ -961,8 +988,8 @@ export class Vm {
           case 67: {
             // JEQ_K
             const d = (w >>> 8) & 0xff;
-            if (R[d] === C[i + 2] && R[d + 1] === C[i + 3]) {
-              pc = C[i + 1] as number;
+            if (R[d] === R[i + 2] && R[d + 1] === R[i + 3]) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -974,9 +1001,9 @@ export class Vm {
             // JGT_K
             const d = (w >>> 8) & 0xff;
             const ah = (R[d + 1] as number) >>> 0;
-            const bh = (C[i + 3] as number) >>> 0;
-            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = (R[i + 3] as number) >>> 0;
+            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -988,9 +1015,9 @@ export class Vm {
             // JGE_K
             const d = (w >>> 8) & 0xff;
             const ah = (R[d + 1] as number) >>> 0;
-            const bh = (C[i + 3] as number) >>> 0;
-            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = (R[i + 3] as number) >>> 0;
+            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1002,10 +1029,10 @@ export class Vm {
             // JSET_K
             const d = (w >>> 8) & 0xff;
             if (
-              ((R[d] as number) & (C[i + 2] as number)) !== 0 ||
-              ((R[d + 1] as number) & (C[i + 3] as number)) !== 0
+              ((R[d] as number) & (R[i + 2] as number)) !== 0 ||
+              ((R[d + 1] as number) & (R[i + 3] as number)) !== 0
             ) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1016,8 +1043,8 @@ export class Vm {
           case 71: {
             // JNE_K
             const d = (w >>> 8) & 0xff;
-            if (R[d] !== C[i + 2] || R[d + 1] !== C[i + 3]) {
-              pc = C[i + 1] as number;
+            if (R[d] !== R[i + 2] || R[d + 1] !== R[i + 3]) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1029,9 +1056,9 @@ export class Vm {
             // JSGT_K
             const d = (w >>> 8) & 0xff;
             const ah = R[d + 1] as number;
-            const bh = C[i + 3] as number;
-            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = R[i + 3] as number;
+            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1043,9 +1070,9 @@ export class Vm {
             // JSGE_K
             const d = (w >>> 8) & 0xff;
             const ah = R[d + 1] as number;
-            const bh = C[i + 3] as number;
-            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = R[i + 3] as number;
+            if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1057,9 +1084,9 @@ export class Vm {
             // JLT_K
             const d = (w >>> 8) & 0xff;
             const ah = (R[d + 1] as number) >>> 0;
-            const bh = (C[i + 3] as number) >>> 0;
-            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = (R[i + 3] as number) >>> 0;
+            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1071,9 +1098,9 @@ export class Vm {
             // JLE_K
             const d = (w >>> 8) & 0xff;
             const ah = (R[d + 1] as number) >>> 0;
-            const bh = (C[i + 3] as number) >>> 0;
-            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = (R[i + 3] as number) >>> 0;
+            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1085,9 +1112,9 @@ export class Vm {
             // JSLT_K
             const d = (w >>> 8) & 0xff;
             const ah = R[d + 1] as number;
-            const bh = C[i + 3] as number;
-            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = R[i + 3] as number;
+            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1099,9 +1126,9 @@ export class Vm {
             // JSLE_K
             const d = (w >>> 8) & 0xff;
             const ah = R[d + 1] as number;
-            const bh = C[i + 3] as number;
-            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (C[i + 2] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+            const bh = R[i + 3] as number;
+            if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[i + 2] as number) >>> 0)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1114,7 +1141,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             const s = w >>> 16;
             if (R[d] === R[s] && R[d + 1] === R[s + 1]) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1129,7 +1156,7 @@ export class Vm {
             const ah = (R[d + 1] as number) >>> 0;
             const bh = (R[s + 1] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1144,7 +1171,7 @@ export class Vm {
             const ah = (R[d + 1] as number) >>> 0;
             const bh = (R[s + 1] as number) >>> 0;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1160,7 +1187,7 @@ export class Vm {
               ((R[d] as number) & (R[s] as number)) !== 0 ||
               ((R[d + 1] as number) & (R[s + 1] as number)) !== 0
             ) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1173,7 +1200,7 @@ export class Vm {
             const d = (w >>> 8) & 0xff;
             const s = w >>> 16;
             if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1188,7 +1215,7 @@ export class Vm {
             const ah = R[d + 1] as number;
             const bh = R[s + 1] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 > (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1203,7 +1230,7 @@ export class Vm {
             const ah = R[d + 1] as number;
             const bh = R[s + 1] as number;
             if (ah > bh || (ah === bh && (R[d] as number) >>> 0 >= (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1218,7 +1245,7 @@ export class Vm {
             const ah = (R[d + 1] as number) >>> 0;
             const bh = (R[s + 1] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1233,7 +1260,7 @@ export class Vm {
             const ah = (R[d + 1] as number) >>> 0;
             const bh = (R[s + 1] as number) >>> 0;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1248,7 +1275,7 @@ export class Vm {
             const ah = R[d + 1] as number;
             const bh = R[s + 1] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 < (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1263,7 +1290,7 @@ export class Vm {
             const ah = R[d + 1] as number;
             const bh = R[s + 1] as number;
             if (ah < bh || (ah === bh && (R[d] as number) >>> 0 <= (R[s] as number) >>> 0)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1272,8 +1299,8 @@ export class Vm {
             continue next;
           }
           case 89: // JEQ32_K
-            if (R[(w >>> 8) & 0xff] === C[i + 2]) {
-              pc = C[i + 1] as number;
+            if (R[(w >>> 8) & 0xff] === R[i + 2]) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1281,8 +1308,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 90: // JGT32_K
-            if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (C[i + 2] as number) >>> 0) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (R[i + 2] as number) >>> 0) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1290,8 +1317,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 91: // JGE32_K
-            if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (C[i + 2] as number) >>> 0) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (R[i + 2] as number) >>> 0) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1299,8 +1326,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 92: // JSET32_K
-            if (((R[(w >>> 8) & 0xff] as number) & (C[i + 2] as number)) !== 0) {
-              pc = C[i + 1] as number;
+            if (((R[(w >>> 8) & 0xff] as number) & (R[i + 2] as number)) !== 0) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1308,8 +1335,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 93: // JNE32_K
-            if (R[(w >>> 8) & 0xff] !== C[i + 2]) {
-              pc = C[i + 1] as number;
+            if (R[(w >>> 8) & 0xff] !== R[i + 2]) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1317,8 +1344,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 94: // JSGT32_K
-            if ((R[(w >>> 8) & 0xff] as number) > (C[i + 2] as number)) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) > (R[i + 2] as number)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1326,8 +1353,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 95: // JSGE32_K
-            if ((R[(w >>> 8) & 0xff] as number) >= (C[i + 2] as number)) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) >= (R[i + 2] as number)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1335,8 +1362,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 96: // JLT32_K
-            if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (C[i + 2] as number) >>> 0) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (R[i + 2] as number) >>> 0) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1344,8 +1371,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 97: // JLE32_K
-            if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (C[i + 2] as number) >>> 0) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (R[i + 2] as number) >>> 0) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1353,8 +1380,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 98: // JSLT32_K
-            if ((R[(w >>> 8) & 0xff] as number) < (C[i + 2] as number)) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) < (R[i + 2] as number)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1362,8 +1389,8 @@ export class Vm {
             } else pc = (pc + 1) | 0;
             continue next;
           case 99: // JSLE32_K
-            if ((R[(w >>> 8) & 0xff] as number) <= (C[i + 2] as number)) {
-              pc = C[i + 1] as number;
+            if ((R[(w >>> 8) & 0xff] as number) <= (R[i + 2] as number)) {
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1372,7 +1399,7 @@ export class Vm {
             continue next;
           case 100: // JEQ32_X
             if (R[(w >>> 8) & 0xff] === R[w >>> 16]) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1381,7 +1408,7 @@ export class Vm {
             continue next;
           case 101: // JGT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 > (R[w >>> 16] as number) >>> 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1390,7 +1417,7 @@ export class Vm {
             continue next;
           case 102: // JGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 >= (R[w >>> 16] as number) >>> 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1399,7 +1426,7 @@ export class Vm {
             continue next;
           case 103: // JSET32_X
             if (((R[(w >>> 8) & 0xff] as number) & (R[w >>> 16] as number)) !== 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1408,7 +1435,7 @@ export class Vm {
             continue next;
           case 104: // JNE32_X
             if (R[(w >>> 8) & 0xff] !== R[w >>> 16]) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1417,7 +1444,7 @@ export class Vm {
             continue next;
           case 105: // JSGT32_X
             if ((R[(w >>> 8) & 0xff] as number) > (R[w >>> 16] as number)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1426,7 +1453,7 @@ export class Vm {
             continue next;
           case 106: // JSGE32_X
             if ((R[(w >>> 8) & 0xff] as number) >= (R[w >>> 16] as number)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1435,7 +1462,7 @@ export class Vm {
             continue next;
           case 107: // JLT32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 < (R[w >>> 16] as number) >>> 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1444,7 +1471,7 @@ export class Vm {
             continue next;
           case 108: // JLE32_X
             if ((R[(w >>> 8) & 0xff] as number) >>> 0 <= (R[w >>> 16] as number) >>> 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1453,7 +1480,7 @@ export class Vm {
             continue next;
           case 109: // JSLT32_X
             if ((R[(w >>> 8) & 0xff] as number) < (R[w >>> 16] as number)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1462,7 +1489,7 @@ export class Vm {
             continue next;
           case 110: // JSLE32_X
             if ((R[(w >>> 8) & 0xff] as number) <= (R[w >>> 16] as number)) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1473,7 +1500,7 @@ export class Vm {
             // MAY_GOTO: taken once this frame's loop budget is used up.
             const left = mg[depth] as number;
             if (left === 0) {
-              pc = C[i + 1] as number;
+              pc = R[i + 1] as number;
               if (n >= lim) {
                 lim = this.#checkLimits(n, pc);
                 n = 0;
@@ -1488,9 +1515,10 @@ export class Vm {
             // CALL_HELPER
             this.#n = n;
             this.#lim = lim;
-            const r = this.#callHelper(C[i + 2] as number, pc, depth);
+            const r = this.#callHelper(R[i + 2] as number, pc, depth);
             n = this.#n | 0;
             lim = this.#lim;
+            R = this.#use(C);
             if (r === CONTINUE) {
               pc = (pc + 1) | 0;
               continue next;
@@ -1499,6 +1527,7 @@ export class Vm {
             prog = this.#prog as Program;
             T = prog.code;
             C = tracer === undefined ? T : tracedCode(prog);
+            R = this.#use(C);
             pc = 0;
             continue next;
           }
@@ -1506,7 +1535,7 @@ export class Vm {
             this.#n = n;
             this.#pushFrame(prog, pc + 1, depth, pc);
             depth++;
-            pc = C[i + 1] as number;
+            pc = R[i + 1] as number;
             if (n >= lim) {
               lim = this.#checkLimits(n, pc);
               n = 0;
@@ -1516,9 +1545,10 @@ export class Vm {
             // CALL_KFUNC
             this.#n = n;
             this.#lim = lim;
-            const r = this.#callKfunc(C[i + 2] as number, pc, depth);
+            const r = this.#callKfunc(R[i + 2] as number, pc, depth);
             n = this.#n | 0;
             lim = this.#lim;
+            R = this.#use(C);
             if (r === STOP) return;
             pc = (pc + 1) | 0;
             continue next;
@@ -1534,6 +1564,7 @@ export class Vm {
               const r = this.#callHelper(lo, pc, depth);
               n = this.#n | 0;
               lim = this.#lim;
+              R = this.#use(C);
               if (r === CONTINUE) {
                 pc = (pc + 1) | 0;
                 continue next;
@@ -1542,6 +1573,7 @@ export class Vm {
               prog = this.#prog as Program;
               T = prog.code;
               C = tracer === undefined ? T : tracedCode(prog);
+              R = this.#use(C);
               pc = 0;
               continue next;
             }
@@ -1575,13 +1607,14 @@ export class Vm {
                 prog = caller;
                 T = prog.code;
                 C = tracer === undefined ? T : tracedCode(prog);
+                R = this.#use(C);
               }
             }
             continue next;
           case 117: {
             // LDXB
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 1 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1595,7 +1628,7 @@ export class Vm {
           case 118: {
             // LDXH
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 2 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1609,7 +1642,7 @@ export class Vm {
           case 119: {
             // LDXW
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 4 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1623,7 +1656,7 @@ export class Vm {
           case 120: {
             // LDXDW
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 8 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1638,7 +1671,7 @@ export class Vm {
           case 121: {
             // LDXSB
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 1 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1653,7 +1686,7 @@ export class Vm {
           case 122: {
             // LDXSH
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 2 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1668,7 +1701,7 @@ export class Vm {
           case 123: {
             // LDXSW
             const s = w >>> 16;
-            const a = ((R[s] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[s] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[s + 1] as number) - HB) >>> 0;
             if (ri < rl.length && a >= 0 && a + 4 <= (rl[ri] as number)) {
               const d = (w >>> 8) & 0xff;
@@ -1683,10 +1716,10 @@ export class Vm {
           case 124: {
             // STB
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 1 <= (wl[ri] as number)) {
-              (bytes[ri] as Uint8Array)[a] = C[i + 2] as number;
+              (bytes[ri] as Uint8Array)[a] = R[i + 2] as number;
               pc = (pc + 1) | 0;
               continue next;
             }
@@ -1695,10 +1728,10 @@ export class Vm {
           case 125: {
             // STH
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 2 <= (wl[ri] as number)) {
-              (views[ri] as DataView).setInt16(a, C[i + 2] as number, true);
+              (views[ri] as DataView).setInt16(a, R[i + 2] as number, true);
               pc = (pc + 1) | 0;
               continue next;
             }
@@ -1707,10 +1740,10 @@ export class Vm {
           case 126: {
             // STW
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 4 <= (wl[ri] as number)) {
-              (views[ri] as DataView).setInt32(a, C[i + 2] as number, true);
+              (views[ri] as DataView).setInt32(a, R[i + 2] as number, true);
               pc = (pc + 1) | 0;
               continue next;
             }
@@ -1719,12 +1752,12 @@ export class Vm {
           case 127: {
             // STDW
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 8 <= (wl[ri] as number)) {
               const v = views[ri] as DataView;
-              v.setInt32(a, C[i + 2] as number, true);
-              v.setInt32(a + 4, C[i + 3] as number, true);
+              v.setInt32(a, R[i + 2] as number, true);
+              v.setInt32(a + 4, R[i + 3] as number, true);
               pc = (pc + 1) | 0;
               continue next;
             }
@@ -1733,7 +1766,7 @@ export class Vm {
           case 128: {
             // STXB
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 1 <= (wl[ri] as number)) {
               (bytes[ri] as Uint8Array)[a] = R[w >>> 16] as number;
@@ -1745,7 +1778,7 @@ export class Vm {
           case 129: {
             // STXH
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 2 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt16(a, R[w >>> 16] as number, true);
@@ -1757,7 +1790,7 @@ export class Vm {
           case 130: {
             // STXW
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 4 <= (wl[ri] as number)) {
               (views[ri] as DataView).setInt32(a, R[w >>> 16] as number, true);
@@ -1769,7 +1802,7 @@ export class Vm {
           case 131: {
             // STXDW
             const d = (w >>> 8) & 0xff;
-            const a = ((R[d] as number) >>> 0) + (C[i + 1] as number);
+            const a = ((R[d] as number) >>> 0) + (R[i + 1] as number);
             const ri = ((R[d + 1] as number) - HB) >>> 0;
             if (ri < wl.length && a >= 0 && a + 8 <= (wl[ri] as number)) {
               const v = views[ri] as DataView;
@@ -1784,7 +1817,7 @@ export class Vm {
           case 132: {
             // ATOMIC
             this.#n = n;
-            const err = atomic(R, mem, C, i, pc);
+            const err = atomic(R, mem, R, i, pc);
             if (err !== undefined) throw err;
             pc = (pc + 1) | 0;
             continue next;
@@ -1793,7 +1826,7 @@ export class Vm {
           case 134: {
             // LD_IND
             this.#n = n;
-            const ok = ldPacket(R, this.#packet, C, i, (w & 0xff) === 134, pc);
+            const ok = ldPacket(R, this.#packet, R, i, (w & 0xff) === 134, pc);
             if (!ok) {
               // Linux ends the program with r0 = 0 when a legacy packet load is out of bounds.
               R[0] = 0;
@@ -1807,8 +1840,8 @@ export class Vm {
           case 136: {
             // LDDW
             const d = (w >>> 8) & 0xff;
-            R[d] = C[i + 2] as number;
-            R[d + 1] = C[i + 3] as number;
+            R[d] = R[i + 2] as number;
+            R[d + 1] = R[i + 3] as number;
             pc += 2;
             continue next;
           }
@@ -1816,7 +1849,7 @@ export class Vm {
             // TRACE
             this.#n = n;
             (tracer as NonNullable<RunOptions["trace"]>)(pc, depth, prog);
-            w = T[i] as number;
+            w = T[i - CODE_BASE] as number;
             continue;
           default:
             // LDDW_HI (135): the high half of an lddw or the sentinel past the last slot.

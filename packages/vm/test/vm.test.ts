@@ -373,6 +373,23 @@ describe("tail calls", () => {
     expect(r0).toBe(BigInt(MAX_TAIL_CALLS + 1));
   });
 
+  it("moves into a program larger than any run before and back, registers intact", () => {
+    // 400 slots of `add r0, 1` outgrow the VM's first code area; the small caller runs on after.
+    const big = loadProgram(assembleUbpf(`${"add %r0, 1\n".repeat(400)}mov %r1, %r6\ncall 7\nexit`));
+    const small = loadProgram(assembleUbpf("mov %r6, 5\nmov %r0, 0\nlddw %r2, 0xabc\nmov %r3, 0\ncall 12\nexit"));
+    const seen: bigint[] = [];
+    const vm = new Vm({ resolveTailCall: () => big }).registerHelper(7, (c) => {
+      seen.push(c.arg(1));
+      return c.arg(1) * 1000n;
+    });
+    const { r0, stats } = vm.run(small);
+    expect(seen).toEqual([5n]);
+    expect(r0).toBe(5000n);
+    expect(stats.insns).toBe(5 + 403);
+    // The same VM runs a small program correctly after the grow.
+    expect(vm.run(loadProgram(assembleUbpf("mov %r0, 77\nexit"))).r0).toBe(77n);
+  });
+
   it("falls through when the slot is empty", () => {
     const { vm, ctx, progs } = chain(false);
     progs.length = 5;
