@@ -374,9 +374,11 @@ describe("tail calls", () => {
   });
 
   it("moves into a program larger than any run before and back, registers intact", () => {
-    // 400 slots of `add r0, 1` outgrow the VM's first code area; the small caller runs on after.
+    // 400 slots of `add r0, 1` outgrow the VM's first code area; the helper must read r1 from the grown one.
     const big = loadProgram(assembleUbpf(`${"add %r0, 1\n".repeat(400)}mov %r1, %r6\ncall 7\nexit`));
-    const small = loadProgram(assembleUbpf("mov %r6, 5\nmov %r0, 0\nlddw %r2, 0xabc\nmov %r3, 0\ncall 12\nexit"));
+    const small = loadProgram(
+      assembleUbpf("mov %r6, 5\nmov %r0, 0\nlddw %r2, 0xabc\nmov %r3, 0\ncall 12\nexit"),
+    );
     const seen: bigint[] = [];
     const vm = new Vm({ resolveTailCall: () => big }).registerHelper(7, (c) => {
       seen.push(c.arg(1));
