@@ -160,7 +160,7 @@ export class Vm {
     this.#packet = options.packet;
     this.#maxInsns = options.maxInsns ?? this.#options.maxInsns ?? Number.POSITIVE_INFINITY;
     this.#timeLimitMs = options.timeLimitMs ?? this.#options.timeLimitMs;
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     this.#deadline =
       this.#timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + this.#timeLimitMs;
     this.#lim = this.#nextLimit();
@@ -178,10 +178,10 @@ export class Vm {
     return { r0: this.register(0), stats: this.#finish(start) };
   }
 
-  #finish(start: bigint): RunStats {
+  #finish(start: number): RunStats {
     const s = this.#stats;
     s.insns = this.#nBase + this.#n;
-    s.wallNs = Number(process.hrtime.bigint() - start);
+    s.wallNs = Math.round((performance.now() - start) * 1e6);
     return { ...s };
   }
 
