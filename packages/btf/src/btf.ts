@@ -1,6 +1,6 @@
 import { BtfError } from "./error.js";
 import { BtfKind, KIND_KEYS, KIND_NAMES } from "./kinds.js";
-import { readCString } from "./strings.js";
+import { latin1String, readCString } from "./strings.js";
 import type { BtfHeader, BtfMember, BtfType } from "./types.js";
 
 /** libbpf gives up following typedef/modifier chains after this many steps (loops in bad BTF). */
@@ -68,7 +68,7 @@ export class Btf {
   /** @internal */ readonly sizeType: Uint32Array;
   private readonly strStart: number;
   private readonly strEnd: number;
-  /** Own string section decoded as latin1: slicing it is far cheaper than decoding each name. */
+  /** Own string section, one char per byte: slicing it is far cheaper than decoding each name. */
   private readonly strText: string;
   private readonly strAscii: boolean;
   private nameIndex: Map<string, number[]> | undefined;
@@ -91,8 +91,9 @@ export class Btf {
     this.strStart = parts.header.hdrLen + parts.header.strOff;
     this.strEnd = this.strStart + parts.header.strLen;
     const strBytes = parts.bytes.subarray(this.strStart, this.strEnd);
-    this.strText = Buffer.from(strBytes.buffer, strBytes.byteOffset, strBytes.byteLength).toString("latin1");
-    this.strAscii = !/[\x80-\xff]/.test(this.strText);
+    const { text, ascii } = latin1String(strBytes);
+    this.strText = text;
+    this.strAscii = ascii;
   }
 
   /** Kind number of `id` (0 for void). */
