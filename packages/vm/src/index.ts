@@ -1,5 +1,6 @@
 export type { CallFn, CallResult } from "./call.js";
 export { CallContext } from "./call.js";
+export { compileToSource } from "./compile/codegen.js";
 export type { VmErrorFields, VmErrorKind } from "./error.js";
 export { VmError } from "./error.js";
 export type { RegionKind, RegionOptions } from "./memory.js";
@@ -7,7 +8,7 @@ export { CODE_HI, MAX_REGIONS, Memory, REGION_HI_BASE, Region } from "./memory.j
 export type { LddwResolver, LoadOptions, Program } from "./program.js";
 export { loadProgram } from "./program.js";
 export type { RunStats } from "./stats.js";
-export type { RunOptions, RunResult, VmOptions } from "./vm.js";
+export type { Engine, RunOptions, RunResult, VmOptions } from "./vm.js";
 export {
   BPF_FUNC_TAIL_CALL,
   MAX_FRAMES,

@@ -1,4 +1,6 @@
 import { CallContext, type CallFn, type CallResult } from "./call.js";
+import { runCompiled } from "./compile/engine.js";
+import type { EngineHost } from "./compile/host.js";
 import { VmError } from "./error.js";
 import { CODE_HI, Memory, REGION_HI_BASE, type Region } from "./memory.js";
 import type { Program } from "./program.js";
@@ -29,7 +31,16 @@ const CONTINUE = 0;
 const STOP = 1;
 const SWITCHED = 2;
 
+/**
+ * How `Vm.run` executes: `"interpreter"` (the default) or `"compiled"`, which translates each program
+ * once into JavaScript (`new Function`) with the same observable behaviour, several times faster on
+ * loops. Pages whose Content-Security-Policy forbids `unsafe-eval` must use the interpreter.
+ */
+export type Engine = "interpreter" | "compiled";
+
 export interface VmOptions {
+  /** Execution engine of every run (default `"interpreter"`). */
+  engine?: Engine;
   /** Shared guest memory; a new one by default. The VM maps its 8 stack regions into it. */
   memory?: Memory;
   /** Default instruction budget of each run (default: unlimited). */
@@ -56,8 +67,13 @@ export interface RunOptions {
   timeLimitMs?: number;
   /** The packet that legacy `LD_ABS`/`LD_IND` loads read (socket filters). */
   packet?: Region;
-  /** Called before every instruction with the slot index and frame depth (slow; for `--debug`). */
+  /**
+   * Called before every instruction with the slot index and frame depth (slow; for `--debug`).
+   * A traced run always uses the interpreter.
+   */
   trace?: (slot: number, depth: number, program: Program) => void;
+  /** Execution engine of this run (default: the VM's). */
+  engine?: Engine;
 }
 
 export interface RunResult {
@@ -107,6 +123,9 @@ export class Vm {
   #packet: Region | undefined;
   #running = false;
   #stats: RunStats = emptyStats();
+  /** Whether the current run uses the compiled engine. */
+  #compiled = false;
+  #host: EngineHost | undefined;
 
   constructor(options: VmOptions = {}) {
     this.#options = options;
@@ -165,9 +184,11 @@ export class Vm {
       this.#timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + this.#timeLimitMs;
     this.#lim = this.#nextLimit();
     this.#running = true;
+    this.#compiled =
+      (options.engine ?? this.#options.engine ?? "interpreter") === "compiled" && options.trace === undefined;
     try {
       this.#tracer = options.trace;
-      this.#execute(program, 0, 0);
+      this.#executeWith(program, 0, 0);
     } catch (error) {
       if (error instanceof VmError) error.stats = this.#finish(start);
       throw error;
@@ -200,13 +221,74 @@ export class Vm {
     const call = this.#call;
     const insn = call.insn;
     const id = call.id;
-    this.#execute(prog, target, depth + 1);
+    this.#executeWith(prog, target, depth + 1);
     call.insn = insn;
     call.id = id;
     this.#depth = depth;
     const r0 = this.register(0);
     this.#regs.set(saved);
     return r0;
+  }
+
+  /** Runs until frame `baseDepth` exits, with the engine chosen for this run. */
+  #executeWith(program: Program, startSlot: number, baseDepth: number): void {
+    if (this.#compiled) runCompiled(this.#engineHost(), program, startSlot, baseDepth);
+    else this.#execute(program, startSlot, baseDepth);
+  }
+
+  /** The compiled engine's view of this VM (see compile/host.ts), made on first use. */
+  #engineHost(): EngineHost {
+    if (this.#host !== undefined) return this.#host;
+    const vm = this;
+    const host: EngineHost = {
+      memory: this.memory,
+      get regs() {
+        return vm.#regs;
+      },
+      mayGoto: this.#mayGoto,
+      frameRet: this.#frameRet,
+      get n() {
+        return vm.#n;
+      },
+      set n(v: number) {
+        vm.#n = v;
+      },
+      get lim() {
+        return vm.#lim;
+      },
+      set lim(v: number) {
+        vm.#lim = v;
+      },
+      get prog() {
+        return vm.#prog as Program;
+      },
+      pc: 0,
+      depth: 0,
+      next: undefined,
+      pending: undefined,
+      checkLimits(n, slot) {
+        try {
+          return vm.#checkLimits(n, slot);
+        } catch (error) {
+          if (!(error instanceof VmError)) throw error;
+          host.pending = error;
+          return -1;
+        }
+      },
+      callHelper: (id, slot, depth) => vm.#callHelper(id, slot, depth),
+      callKfunc: (btfId, slot, depth) => vm.#callKfunc(btfId, slot, depth),
+      pushFrame: (prog, retSlot, depth, slot) => vm.#pushFrame(prog, retSlot, depth, slot),
+      popFrame: (depth) => vm.#popFrame(depth),
+      codeTarget: (prog, hi, lo) => vm.#codeTarget(prog, hi, lo),
+      fault(kind, why, slot, n) {
+        vm.#n = n;
+        return vm.#fault(kind, why, slot);
+      },
+      memFault: (hi, lo, size, write, slot, n) => vm.#memFault(hi, lo, size, write, slot, n),
+      ldPacket: (code, i, indirect, slot) => ldPacket(vm.#regs, vm.#packet, code, i, indirect, slot),
+    };
+    this.#host = host;
+    return host;
   }
 
   /** Makes `code` the code part of the core array (copying only when it changed) and returns the array. */
