@@ -4,10 +4,17 @@ export default defineConfig({
   title: "bpfkit",
   description: "Load, verify, run and study eBPF programs without root or a kernel.",
   cleanUrls: true,
+  vite: {
+    // Workspace packages are used from their TypeScript sources (the "source" export condition),
+    // so the site builds from a clean clone without building the packages first.
+    resolve: { conditions: ["source"] },
+    ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  },
   themeConfig: {
     nav: [
       { text: "Guide", link: "/guide/getting-started" },
       { text: "CLI", link: "/guide/cli" },
+      { text: "Playground", link: "/playground" },
     ],
     sidebar: [
       {
@@ -17,6 +24,7 @@ export default defineConfig({
           { text: "The CLI", link: "/guide/cli" },
           { text: "Packages", link: "/guide/packages" },
           { text: "Design lab", link: "/guide/lab" },
+          { text: "Playground", link: "/playground" },
         ],
       },
     ],

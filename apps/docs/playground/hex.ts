@@ -27,10 +27,13 @@ export function formatHex(bytes: Uint8Array, perLine = 16): string {
   return lines.join("\n");
 }
 
-/** A 64-bit register value as the page shows it: hex, and decimal when it differs. */
+/**
+ * A 64-bit register value as the page shows it: hex, with the signed decimal alongside when it is
+ * small enough to read as a number (pointers and hashes stay hex only).
+ */
 export function formatValue(value: bigint): string {
   const hex = `0x${value.toString(16)}`;
   const signed = BigInt.asIntN(64, value);
-  if (value < 10n) return hex;
-  return signed < 0n ? `${hex} (${signed})` : `${hex} (${value})`;
+  if (value < 10n || signed >= 1n << 32n || signed < -(1n << 32n)) return hex;
+  return `${hex} (${signed})`;
 }

@@ -152,5 +152,7 @@ describe("hex input", () => {
     expect(formatValue(5n)).toBe("0x5");
     expect(formatValue(55n)).toBe("0x37 (55)");
     expect(formatValue(0xffffffffffffffffn)).toBe("0xffffffffffffffff (-1)");
+    expect(formatValue(0xffff000800000004n)).toBe("0xffff000800000004");
+    expect(formatValue(0xffffffffn)).toBe("0xffffffff (4294967295)");
   });
 });

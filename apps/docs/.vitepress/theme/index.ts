@@ -1,0 +1,4 @@
+import DefaultTheme from "vitepress/theme";
+import "./playground.css";
+
+export default DefaultTheme;
