@@ -63,8 +63,10 @@ describe.skipIf(
       if (m.type() === "error" && !m.location().url.endsWith("/favicon.ico"))
         pageErrors.push(`${m.text()} (${m.location().url})`);
     });
+    const started = performance.now();
     await page.goto(`${base}/playground`);
     await page.getByTestId("example").waitFor();
+    console.log(`playground interactive ${Math.round(performance.now() - started)} ms after navigation`);
   });
 
   afterAll(async () => {
@@ -124,6 +126,18 @@ describe.skipIf(
     expect(await page.getByTestId("syntax").inputValue()).toBe("llvm");
     await page.getByTestId("run").click();
     await expect.poll(() => page.getByTestId("r0").textContent()).toMatch(/^0x[0-9a-f]+/);
+  });
+
+  it("opens a .o dropped on the page, and says why libbpf would refuse it", async () => {
+    const bytes = [...readFileSync(join(repoRoot, "fixtures", "bpf", "subprogs.bpf.o"))];
+    const transfer = await page.evaluateHandle((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], "subprogs.bpf.o"));
+      return dt;
+    }, bytes);
+    await page.locator(".bpf-playground").dispatchEvent("drop", { dataTransfer: transfer });
+    await expect.poll(() => page.getByTestId("object").textContent()).toContain("static and not supported");
+    expect(await page.getByTestId("object").textContent()).toContain("<global_add>:");
   });
 
   it("logged no errors in the browser", () => {
