@@ -131,8 +131,13 @@ describe.skipIf(
   it("opens a .o dropped on the page, and says why libbpf would refuse it", async () => {
     const bytes = [...readFileSync(join(repoRoot, "fixtures", "bpf", "subprogs.bpf.o"))];
     const transfer = await page.evaluateHandle((data) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([new Uint8Array(data)], "subprogs.bpf.o"));
+      // Runs in the page; the test's own types have no DOM.
+      const dom = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(file: unknown): void } };
+        File: new (parts: Uint8Array[], name: string) => unknown;
+      };
+      const dt = new dom.DataTransfer();
+      dt.items.add(new dom.File([new Uint8Array(data)], "subprogs.bpf.o"));
       return dt;
     }, bytes);
     await page.locator(".bpf-playground").dispatchEvent("drop", { dataTransfer: transfer });
