@@ -4,13 +4,14 @@ import type { Instruction } from "@bpfkit/bpf-isa";
 import { encode } from "@bpfkit/bpf-isa";
 import { describe, expect, it } from "vitest";
 import { hasTool, skipReason } from "../../../scripts/test-env.js";
-import { loadProgram, Vm } from "../src/index.js";
+import { type Engine, loadProgram, Vm } from "../src/index.js";
 import { CTX_SIZE, prng, randomContext, randomProgram } from "./kernel/random-programs.js";
 import { naiveRun } from "./naive-interpreter.js";
 
 const DRIVER = join(import.meta.dirname, "kernel/run-syscall-progs.py");
 const SEED = Number(process.env.BPFKIT_DIFF_SEED ?? 20261125);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const ENGINES: Engine[] = ["interpreter", "compiled"];
 
 interface Job {
   insns: Instruction[];
@@ -40,8 +41,8 @@ function runVm(vm: Vm, insns: Instruction[], context: Uint8Array): { ctx: string
 }
 
 describe("random ALU/JMP programs: bpfkit against the naive bigint interpreter", () => {
-  it("agree on 1000 programs with 4 inputs each", () => {
-    const vm = new Vm();
+  it.each(ENGINES)("agree on 1000 programs with 4 inputs each (%s engine)", (engine) => {
+    const vm = new Vm({ engine });
     for (const [n, job] of jobs(SEED, 500, 500, 4).entries()) {
       for (const context of job.contexts) {
         const mem = { base: 0x5000_0000_0000n, bytes: context.slice() };
@@ -76,7 +77,7 @@ describe.skipIf(kernelSkip)(
   "random ALU/JMP programs: bpfkit against the live kernel (BPF_PROG_TEST_RUN)",
   () => {
     it(
-      "agree on 3000 programs (2000 straight-line, 1000 looping) with 3 inputs each",
+      "agree on 3000 programs (2000 straight-line, 1000 looping) with 3 inputs each, on both engines",
       { timeout: 300_000 },
       () => {
         const all = jobs(SEED + 1, 2000, 1000, 3);
@@ -88,7 +89,7 @@ describe.skipIf(kernelSkip)(
           .trim()
           .split("\n");
         expect(lines).toHaveLength(all.length);
-        const vm = new Vm();
+        const vms = ENGINES.map((engine) => new Vm({ engine }));
         let compared = 0;
         for (const [n, job] of all.entries()) {
           const result = JSON.parse(lines[n] as string) as {
@@ -100,17 +101,26 @@ describe.skipIf(kernelSkip)(
           expect({ n, ok: result.ok, log: result.log }).toEqual({ n, ok: true, log: undefined });
           for (const [k, run] of (result.runs ?? []).entries()) {
             expect(run.error).toBeUndefined();
-            const ours = runVm(vm, job.insns, job.contexts[k] as Uint8Array);
-            expect({ n, k, ctx: ours.ctx, retval: Number(ours.r0 & 0xffffffffn) }).toEqual({
-              n,
-              k,
-              ctx: run.ctx,
-              retval: run.retval,
-            });
-            compared++;
+            for (const [e, vm] of vms.entries()) {
+              const ours = runVm(vm, job.insns, job.contexts[k] as Uint8Array);
+              expect({
+                n,
+                k,
+                engine: ENGINES[e],
+                ctx: ours.ctx,
+                retval: Number(ours.r0 & 0xffffffffn),
+              }).toEqual({
+                n,
+                k,
+                engine: ENGINES[e],
+                ctx: run.ctx,
+                retval: run.retval,
+              });
+              compared++;
+            }
           }
         }
-        expect(compared).toBe(all.length * 3);
+        expect(compared).toBe(all.length * 3 * ENGINES.length);
         expect(CTX_SIZE).toBe(72);
       },
     );
