@@ -50,6 +50,29 @@ describe("bpfkit plugin", () => {
     expect(r.err.trim().split("\n")).toHaveLength(2);
   });
 
+  it("runs the compiled engine with --engine compiled and shows its JavaScript with --debug", async () => {
+    const prog = "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00";
+    expect(await plugin(["--engine", "compiled", "--program", prog])).toEqual({
+      code: 0,
+      out: "2a\n",
+      err: "",
+    });
+    const debug = await plugin(["", "--engine compiled --debug", "--program", prog]);
+    expect(debug.out).toBe("2a\n");
+    expect(debug.err).toContain("// 0: (b7) r0 = 42");
+    expect(debug.err).toContain("r0l = 42; r0h = 0;");
+    // The same fault, word for word, on both engines.
+    const bad = "71 10 08 00 00 00 00 00 95 00 00 00 00 00 00 00";
+    const faults = await Promise.all(
+      ["interpreter", "compiled"].map((e) => plugin(["01 02", `--engine ${e}`, "--program", bad])),
+    );
+    expect(faults[1]).toEqual(faults[0]);
+    expect(faults[0]?.code).toBe(1);
+    const unknown = await plugin(["--engine", "jit", "--program", prog]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe('unknown engine "jit" (expected interpreter or compiled)\n');
+  });
+
   it("accepts the runner's argument shape: memory and options as one argument each, maybe empty", async () => {
     const prog = "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00";
     expect((await plugin(["", "", "--program", prog])).out).toBe("2a\n");
@@ -103,9 +126,10 @@ describe.skipIf(
     [suite !== undefined, "../shared/fixtures not found"],
   ]),
 )("bpf_conformance through bpfkit plugin", () => {
-  it.each(files)("%s", async (file) => {
-    const { c, program, memory } = caseOf(file);
-    const r = await plugin(memory === "" ? ["--program", program] : [memory, "--program", program]);
+  const cases = ["interpreter", "compiled"].flatMap((engine) => files.map((file) => [engine, file]));
+  it.each(cases)("%s engine: %s", async (engine, file) => {
+    const { c, program, memory } = caseOf(file as string);
+    const r = await plugin([memory, `--engine ${engine}`, "--program", program]);
     if (c.error !== undefined) expect(r.code).not.toBe(0);
     else {
       expect(r.err).toBe("");

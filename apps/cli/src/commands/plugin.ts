@@ -1,6 +1,6 @@
 import { disassembleUbpfInsn } from "@bpfkit/bpf-isa";
-import type { CallContext, Program, Vm as VmType } from "@bpfkit/vm";
-import { loadProgram, Vm, VmError } from "@bpfkit/vm";
+import type { CallContext, Engine, Program, Vm as VmType } from "@bpfkit/vm";
+import { compileToSource, loadProgram, Vm, VmError } from "@bpfkit/vm";
 import type { CliContext, RegisterCommand } from "../context.js";
 
 /** Instruction budget of one plugin run: far above any conformance case, low enough to stop a runaway loop. */
@@ -10,14 +10,18 @@ interface PluginOptions {
   program?: string;
   elf?: boolean;
   debug?: boolean;
+  engine?: string;
 }
 
+const ENGINES: readonly Engine[] = ["interpreter", "compiled"];
+
 /**
- * `bpfkit plugin [MEMORY_HEX] [--program HEX] [--elf] [--debug]`: the bpf_conformance plugin
+ * `bpfkit plugin [MEMORY_HEX] [--program HEX] [--elf] [--debug] [--engine E]`: the bpf_conformance plugin
  * protocol, as uBPF's and rbpf's plugins speak it. Program bytes come as hex on stdin (one line)
  * unless `--program` gives them; the memory bytes are mapped as a region that r1 points to, with
  * their length in r2; r0 is printed in lowercase hex without a prefix. Any failure prints its text
- * on stderr and exits 1.
+ * on stderr and exits 1. `--engine compiled` runs the compiled engine; with `--debug` it prints the
+ * generated JavaScript on stderr instead of a trace (a traced run always interprets).
  */
 export const registerPlugin: RegisterCommand = (program, context) => {
   program
@@ -33,6 +37,7 @@ export const registerPlugin: RegisterCommand = (program, context) => {
     .option("--program <hex>", "program bytes as hex (default: one line from stdin)")
     .option("--elf", "the program bytes are a BPF ELF object; run its first executable section")
     .option("--debug", "trace every instruction with the registers before it on stderr")
+    .option("--engine <engine>", "interpreter (default) or compiled")
     .option("--interpret", "accepted for compatibility with uBPF's plugin (interpreting is the only mode)")
     .allowUnknownOption()
     .action(async (memory: string | undefined, extra: string[], options: PluginOptions) => {
@@ -50,6 +55,7 @@ export const registerPlugin: RegisterCommand = (program, context) => {
           else if (word === "--debug") options.debug = true;
           else if (word === "--interpret") continue;
           else if (word === "--program" && k + 1 < words.length) options.program = words[++k];
+          else if (word === "--engine" && k + 1 < words.length) options.engine = words[++k];
           else throw new PluginError(`Invalid arguments: ${word}`);
         }
         const text = options.program ?? (await readStdinLine());
@@ -75,16 +81,23 @@ export function runPlugin(
   options: PluginOptions,
   context?: CliContext,
 ): bigint {
+  const engine = (options.engine ?? "interpreter") as Engine;
+  if (!ENGINES.includes(engine))
+    throw new PluginError(`unknown engine "${options.engine}" (expected ${ENGINES.join(" or ")})`);
   let bytes = parseHex(programHex, "program");
   if (options.elf) bytes = firstExecutableSection(bytes);
   const prog = loadProgram(bytes);
-  const vm = new Vm({ maxInsns: PLUGIN_MAX_INSNS });
+  const vm = new Vm({ maxInsns: PLUGIN_MAX_INSNS, engine });
   registerTestHelpers(vm);
   const mem = parseHex(memoryHex, "memory");
   // uBPF passes a null pointer and length 0 when there is no memory.
   const args: bigint[] = [0n, 0n];
   if (mem.length > 0) args[0] = vm.memory.map(mem, { name: "mem" }).base;
   args[1] = BigInt(mem.length);
+  if (options.debug && context && engine === "compiled") {
+    context.io.err(`${compileToSource(prog)}\n`);
+    return vm.run(prog, { args }).r0;
+  }
   const trace = options.debug && context ? tracer(vm, context) : undefined;
   return vm.run(prog, trace ? { args, trace } : { args }).r0;
 }
