@@ -109,6 +109,21 @@ describe.skipIf(
     expect(await page.locator(".pg-faulted").count()).toBe(1);
   });
 
+  it("links to the program that ran: the address opens it again", async () => {
+    await page.getByTestId("example").selectOption("oob");
+    await page.getByTestId("memory").fill("01 02 03 04 05 06");
+    await page.getByTestId("run").click();
+    const link = page.url();
+    expect(link).toMatch(/\/playground#v1\./);
+    const other = await (browser as Browser).newPage();
+    await other.goto(link);
+    await other.getByTestId("run").click();
+    await other.getByTestId("fault").waitFor();
+    expect(await other.getByTestId("memory").inputValue()).toBe("01 02 03 04 05 06");
+    expect(await other.getByTestId("source").inputValue()).toContain("ldxdw %r0, [%r1+4]");
+    await other.close();
+  });
+
   it("shows the callee's instructions at depth 1 in the bpf-to-bpf example", async () => {
     await page.getByTestId("example").selectOption("call");
     await page.getByTestId("run").click();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EXAMPLES } from "../playground/examples.js";
 import { formatValue, parseHex } from "../playground/hex.js";
 import { assemble, REGISTER_COUNT, run, session } from "../playground/session.js";
+import { readShareHash, shareHash } from "../playground/share.js";
 
 function example(id: string) {
   const found = EXAMPLES.find((e) => e.id === id);
@@ -154,5 +155,21 @@ describe("hex input", () => {
     expect(formatValue(0xffffffffffffffffn)).toBe("0xffffffffffffffff (-1)");
     expect(formatValue(0xffff000800000004n)).toBe("0xffff000800000004");
     expect(formatValue(0xffffffffn)).toBe("0xffffffff (4294967295)");
+  });
+});
+
+describe("share links", () => {
+  it("round-trips a program, any text included", () => {
+    const program = { syntax: "llvm" as const, source: "r0 = 1 // é ✓ \u{1f600}\nexit\n", memory: "de ad" };
+    const hash = shareHash(program);
+    expect(hash).toMatch(/^#v1\.[A-Za-z0-9_-]+$/);
+    expect(readShareHash(hash)).toEqual(program);
+  });
+
+  it("ignores fragments it did not make", () => {
+    expect(readShareHash("")).toBeUndefined();
+    expect(readShareHash("#trace")).toBeUndefined();
+    expect(readShareHash("#v1.!!!")).toBeUndefined();
+    expect(readShareHash(`#v1.${btoa(JSON.stringify({ y: "x86", s: "", m: "" }))}`)).toBeUndefined();
   });
 });
