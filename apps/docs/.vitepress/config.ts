@@ -4,6 +4,8 @@ export default defineConfig({
   title: "bpfkit",
   description: "Load, verify, run and study eBPF programs without root or a kernel.",
   cleanUrls: true,
+  // The app's README is for people working on the site, not a page of it.
+  srcExclude: ["README.md"],
   vite: {
     // Workspace packages are used from their TypeScript sources (the "source" export condition),
     // so the site builds from a clean clone without building the packages first.
