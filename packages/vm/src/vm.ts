@@ -268,7 +268,7 @@ export class Vm {
       pending: undefined,
       checkLimits(n, slot) {
         try {
-          return vm.#checkLimits(n, slot);
+          return Math.ceil(vm.#checkLimits(n, slot));
         } catch (error) {
           if (!(error instanceof VmError)) throw error;
           host.pending = error;

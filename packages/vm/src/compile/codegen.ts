@@ -15,7 +15,9 @@ import { DONE, ENTRY, SWITCH } from "./host.js";
 //
 // Instruction counting: the interpreter increments `n` before each instruction. Here each
 // straight-line segment adds its length once at its start, and a fault in the middle of a segment
-// reports `n` minus the instructions of the segment that did not run, so counts stay exact.
+// reports `n` minus the instructions of the segment that did not run, so counts stay exact. `lim`
+// is kept as an int32 (rounded up, which `n >= lim` cannot tell apart for an integer `n`), so the
+// counter and the check stay in integer registers.
 
 const HI_BIAS = 65536; // -(REGION_HI_BASE | 0): (hi + HI_BIAS) >>> 0 is the region index
 const CODE_HI_I32 = CODE_HI | 0;
@@ -235,28 +237,73 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
   const loopEnd = new Map<number, number>();
   for (const s of slots)
     if (isJump(s.op) && s.w1 <= s.slot) loopEnd.set(s.w1, Math.max(loopEnd.get(s.w1) ?? -1, s.slot));
+  const leadersUpTo = new Int32Array(program.slots + 1); // leaders at slots <= i
+  for (let i = 0, count = 0; i <= program.slots; i++) {
+    if (leaders.has(i)) count++;
+    leadersUpTo[i] = count;
+  }
   for (const [head, end] of loopEnd)
-    for (const l of leaders)
-      if (l > head && l <= end) {
-        loopEnd.delete(head);
-        break;
-      }
+    if ((leadersUpTo[end] as number) > (leadersUpTo[head] as number)) loopEnd.delete(head);
 
   const out: string[] = [];
   const emit = (indent: number, ...lines: string[]) => {
     for (const line of lines) out.push(" ".repeat(indent) + line);
   };
   const limit = (target: number) =>
-    `if (n >= lim) { lim = h.checkLimits(n, ${target}); n = 0; if (lim < 0) { err = h.pending; break run; } }`;
+    `if (n >= lim) { lim = h.checkLimits(n, ${target}) | 0; n = 0; if (lim < 0) { err = h.pending; break run; } }`;
   let loopHead = -1; // the loop being emitted, if any
   const jumpTo = (target: number) =>
     target === loopHead
       ? `${limit(target)} continue L${target};`
       : `pc = ${target}; ${limit(target)} continue run;`;
 
+  // Per-instruction state read by the emit helpers below (defined once: they are hot at compile time).
+  let slot = 0;
+  let w1 = 0;
+  let nAt = "";
+  let dl = "";
+  let dh = "";
+  let sl = "";
+  let sh = "";
+  let body: string[] = [];
+  const memFault = (hi: string, size: number, write: boolean) =>
+    `{ err = h.memFault(${hi}, a, ${size}, ${write}, ${slot}, ${nAt}); break run; }`;
+  const load = (size: number, read: string[]) => {
+    // A non-negative offset cannot take the address below the region's start.
+    const lowCheck = w1 < 0 ? "a < 0 || " : "";
+    body.push(
+      `a = (${sl} >>> 0) + ${w1}; ri = (${sh} + ${HI_BIAS}) >>> 0;`,
+      `if (ri >= rl.length || ${lowCheck}a + ${size} > rl[ri]) ${memFault(sh, size, false)}`,
+      ...read,
+    );
+  };
+  const store = (size: number, write: string[]) => {
+    const lowCheck = w1 < 0 ? "a < 0 || " : "";
+    body.push(
+      `a = (${dl} >>> 0) + ${w1}; ri = (${dh} + ${HI_BIAS}) >>> 0;`,
+      `if (ri >= wl.length || ${lowCheck}a + ${size} > wl[ri]) ${memFault(dh, size, true)}`,
+      ...write,
+    );
+  };
+  const callOut = (call: string, allowSwitch: boolean) => {
+    body.push(
+      `${spill}`,
+      `h.n = n; h.lim = lim;`,
+      `t = ${call};`,
+      reloadAll,
+      `n = h.n | 0; lim = Math.ceil(h.lim) | 0;`,
+    );
+    if (allowSwitch)
+      body.push(
+        `if (t !== 0) { if (t === 2) { status = ${SWITCH}; h.next = h.prog; pc = 0; } else status = ${DONE}; break run; }`,
+      );
+    else body.push(`if (t !== 0) { status = ${DONE}; break run; }`);
+  };
   let remaining = 0; // instructions of the current segment still to come, this one included
   for (const s of slots) {
-    const { slot, op, d, s: src, w1, imm, immHi } = s;
+    const { op, d, s: src, imm, immHi } = s;
+    slot = s.slot;
+    w1 = s.w1;
     if (leaders.has(slot)) emit(6, `case ${slot}:`);
     if (loopEnd.has(slot)) {
       emit(8, `L${slot}: for (;;) {`);
@@ -270,43 +317,16 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
     }
     // n as the interpreter has it at this instruction.
     const behind = remaining - 1;
-    const nAt = behind === 0 ? "n" : `(n - ${behind}) | 0`;
+    nAt = behind === 0 ? "n" : `(n - ${behind}) | 0`;
     remaining--;
     emit(I, comment(insnAt.get(slot), slot));
-    const dl = `r${d}l`;
-    const dh = `r${d}h`;
-    const sl = `r${src}l`;
-    const sh = `r${src}h`;
+    dl = `r${d}l`;
+    dh = `r${d}h`;
+    sl = `r${src}l`;
+    sh = `r${src}h`;
     const x = (op >= Op.ADD64_X && op <= Op.ARSH64_X) || (op >= Op.ADD32_X && op <= Op.ARSH32_X);
     const [bl, bh] = operand(s, x);
-    const body: string[] = [];
-    const memFault = (hi: string, size: number, write: boolean) =>
-      `{ err = h.memFault(${hi}, a, ${size}, ${write}, ${slot}, ${nAt}); break run; }`;
-    const load = (size: number, read: string[]) => {
-      // A non-negative offset cannot take the address below the region's start.
-      const lowCheck = w1 < 0 ? "a < 0 || " : "";
-      body.push(
-        `a = (${sl} >>> 0) + ${w1}; ri = (${sh} + ${HI_BIAS}) >>> 0;`,
-        `if (ri >= rl.length || ${lowCheck}a + ${size} > rl[ri]) ${memFault(sh, size, false)}`,
-        ...read,
-      );
-    };
-    const store = (size: number, write: string[]) => {
-      const lowCheck = w1 < 0 ? "a < 0 || " : "";
-      body.push(
-        `a = (${dl} >>> 0) + ${w1}; ri = (${dh} + ${HI_BIAS}) >>> 0;`,
-        `if (ri >= wl.length || ${lowCheck}a + ${size} > wl[ri]) ${memFault(dh, size, true)}`,
-        ...write,
-      );
-    };
-    const callOut = (call: string, allowSwitch: boolean) => {
-      body.push(`${spill}`, `h.n = n; h.lim = lim;`, `t = ${call};`, reloadAll, `n = h.n | 0; lim = h.lim;`);
-      if (allowSwitch)
-        body.push(
-          `if (t !== 0) { if (t === 2) { status = ${SWITCH}; h.next = h.prog; pc = 0; } else status = ${DONE}; break run; }`,
-        );
-      else body.push(`if (t !== 0) { status = ${DONE}; break run; }`);
-    };
+    body = [];
     switch (op) {
       case Op.ADD64_K:
       case Op.ADD64_X:
@@ -502,7 +522,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
           `  h.pushFrame(prog, ${slot + 1}, depth, ${slot});`,
           `  depth = (depth + 1) | 0;`,
           `  ${`R = h.regs; ${reload([10])}`.trim()}`,
-          `  pc = t; if (n >= lim) { lim = h.checkLimits(n, pc); n = 0; if (lim < 0) { err = h.pending; break run; } } continue run;`,
+          `  pc = t; if (n >= lim) { lim = h.checkLimits(n, pc) | 0; n = 0; if (lim < 0) { err = h.pending; break run; } } continue run;`,
           `}`,
         );
         break;
@@ -600,7 +620,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
         body.push(`if (${condition(rel % 11, group < 2, dl, dh, cl, ch)}) { ${jumpTo(w1)} }`);
       }
     }
-    emit(I, ...body.filter((line) => line.trim() !== ""));
+    for (const line of body) if (line !== "") emit(I, line);
     if (loopHead >= 0 && loopEnd.get(loopHead) === slot) {
       emit(I, `break L${loopHead};`);
       emit(8, `}`);
@@ -629,7 +649,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
     `  const mg = h.mayGoto, fr = h.frameRet, code = prog.code;`,
     `  let R = h.regs;`,
     ...(decl.length > 0 ? [`  let ${decl.join(",\n    ")};`] : []),
-    `  let n = h.n | 0, lim = h.lim, t = 0, a = 0, ri = 0, status = ${DONE}, err;`,
+    `  let n = h.n | 0, lim = Math.ceil(h.lim) | 0, t = 0, a = 0, ri = 0, status = ${DONE}, err;`,
     `  run: for (;;) {`,
     `    switch (pc) {`,
     ...out,

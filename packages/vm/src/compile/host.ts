@@ -26,7 +26,7 @@ export interface EngineHost {
   next: Program | undefined;
   /** Set by `checkLimits` when it returns -1: the budget or time fault, thrown once the registers are spilled. */
   pending: VmError | undefined;
-  /** Folds `n` and returns the next limit, or -1 (with `pending` set) when a budget ran out. */
+  /** Folds `n` and returns the next limit rounded up, or -1 (with `pending` set) when a budget ran out. */
   checkLimits(n: number, slot: number): number;
   /** 0 continue, 1 stop, 2 the current frame now runs `prog` (tail call). */
   callHelper(id: number, slot: number, depth: number): number;
