@@ -3,16 +3,20 @@ import * as isa from "@bpfkit/bpf-isa";
 import { describe, expect, it } from "vitest";
 import * as vmPackage from "../src/index.js";
 
-// Runs the README's example as written: its imports are rebound to the packages, its console.log
+// Runs the README's examples as written: its imports are rebound to the packages, its console.log
 // calls are captured and compared with the `// →` comment on the same line.
-describe("vm README example", () => {
+describe("vm README examples", () => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-  const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 
-  it("prints what its comments say", () => {
-    const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]);
-    expect(expected.length).toBe(2);
-    const body = code
+  it("has the two examples (interpreter, engines)", () => {
+    expect(blocks).toHaveLength(2);
+  });
+
+  it.each(blocks.map((code, k) => [k, code]))("example %i prints what its comments say", (_, code) => {
+    const expected = [...(code as string).matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    const body = (code as string)
       .replace(/^import \{([^}]*)\} from "@bpfkit\/bpf-isa";$/m, "const {$1} = isa;")
       .replace(/^import \{([^}]*)\} from "@bpfkit\/vm";$/m, "const {$1} = vmPackage;");
     const printed: string[] = [];
