@@ -21,7 +21,7 @@ describe("bpfkit run", () => {
       [["--data-hex", "abc"], /--data-hex abc: expected hex bytes/],
       [["--repeat", "0"], /--repeat 0: expected a positive integer/],
       [["--pid", "-4"], /--pid -4: expected a process id/],
-      [["--engine", "jit"], /--engine jit: the only engine is "interpreter"/],
+      [["--engine", "jit"], /--engine jit: expected interpreter or compiled/],
       [["--pid", "77", "--snapshot", snapshot], /--pid 77: no such task/],
     ] as const) {
       const { io, err } = capture();
@@ -56,6 +56,16 @@ describe("bpfkit run", () => {
     expect(report.maps.buckets[0].formatted).toEqual({ key: 0, value: 42 });
     expect(report.maps["runtime_.rodata"][0].formatted).toEqual({ value: { ".rodata": [{ offset: 10 }] } });
     expect(report.stats.insns).toBeGreaterThan(100);
+    // The compiled engine gives the same report: r0, context, maps and instruction counts.
+    const compiled = capture();
+    const args = ["run", obj, "--prog", "exercise", "--ctx-hex", ctx, "--snapshot", snapshot, "--no-verify"];
+    expect(await main([...args, "--json", "--engine", "compiled"], compiled.io)).toBe(0);
+    const again = JSON.parse(compiled.out.join(""));
+    const timeless = (r: { stats: Record<string, unknown> }) => ({
+      ...r,
+      stats: { ...r.stats, nsPerRun: 0, runs: { ...(r.stats.runs as object), wallNs: 0 } },
+    });
+    expect(timeless(again)).toEqual(timeless(report));
   });
 
   it("refuses to run unverified programs unless --no-verify is given (no verifier yet)", async () => {

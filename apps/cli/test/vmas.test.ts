@@ -60,8 +60,11 @@ describe("bpfkit vmas", () => {
     ["snapshot", []],
     ["original", []],
     ["stack", ["--stack-bytes", "112"]],
+    ["snapshot", ["--engine", "compiled"]],
+    ["original", ["--engine", "compiled"]],
+    ["stack", ["--stack-bytes", "112", "--engine", "compiled"]],
   ])(
-    "design %s: equals /proc/PID/maps of a live process",
+    "design %s %j: equals /proc/PID/maps of a live process",
     async (design, extra) => {
       const r = await vmas(["--pid", String(sleepPid), "--design", design, ...extra]);
       expect(r.err).toBe("");
@@ -145,6 +148,9 @@ describe("bpfkit vmas", () => {
   it("rejects bad options with exit 2 and says in --help that it runs unverified", async () => {
     expect((await vmas(["--design", "heap"])).code).toBe(2);
     expect((await vmas(["--pid", "abc"])).code).toBe(2);
+    const engine = await vmas(["--engine", "jit"]);
+    expect(engine.code).toBe(2);
+    expect(engine.err).toMatch(/--engine jit: expected interpreter or compiled/);
     const { io, out } = capture();
     await main(["vmas", "--help"], io);
     expect(out.join("")).toMatch(/without verification/);

@@ -3,6 +3,7 @@ import { classify, decode, HELPER_MAX_ID, helperId, helperName } from "@bpfkit/b
 import type { Btf } from "@bpfkit/btf";
 import {
   BPF_FUNC_TAIL_CALL,
+  type Engine,
   loadProgram,
   Memory,
   type Program,
@@ -61,6 +62,8 @@ export interface RuntimeOptions {
   kfuncs?: KfuncRegistry;
   /** Instruction budget per run (default 100M, so a runaway loop ends with an error). */
   maxInsns?: number;
+  /** The VM's execution engine (default `"interpreter"`; `"compiled"` translates programs to JavaScript). */
+  engine?: Engine;
 }
 
 /** Program types the runtime gives a context for. */
@@ -167,6 +170,7 @@ export class Runtime {
     this.#rng = (options.seed ?? 1) >>> 0 || 1;
     this.vm = new Vm({
       memory: this.memory,
+      engine: options.engine,
       maxInsns: options.maxInsns ?? 100_000_000,
       resolveTailCall: (address, index) => {
         const map = this.#mapsByAddress.get(address);

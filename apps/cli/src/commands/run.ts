@@ -15,6 +15,7 @@ import {
   runReport,
 } from "@bpfkit/runtime";
 import { readProcSnapshot, readSnapshotFile } from "@bpfkit/runtime/proc";
+import type { Engine } from "@bpfkit/vm";
 import type { RegisterCommand } from "../context.js";
 import { liveKfuncs } from "./vmas.js";
 
@@ -44,7 +45,8 @@ function parseOptions(options: RunOptions) {
   if (options.dataHex !== undefined && !data) bad(`--data-hex ${options.dataHex}: expected hex bytes`);
   const repeat = Number(options.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) bad(`--repeat ${options.repeat}: expected a positive integer`);
-  if (options.engine !== "interpreter") bad(`--engine ${options.engine}: the only engine is "interpreter"`);
+  if (options.engine !== "interpreter" && options.engine !== "compiled")
+    bad(`--engine ${options.engine}: expected interpreter or compiled`);
   const pid = options.pid === undefined || options.pid === "self" ? undefined : Number(options.pid);
   if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0))
     bad(`--pid ${options.pid}: expected a process id`);
@@ -92,7 +94,11 @@ export const registerRun: RegisterCommand = (program, context) => {
     .option("--repeat <n>", "runs, like BPF_PROG_TEST_RUN's repeat", "1")
     .option("--snapshot <file>", "a saved system snapshot (JSON) instead of live /proc")
     .option("--btf <file>", "target kernel BTF (default: /sys/kernel/btf/vmlinux, else the bundled 6.18)")
-    .option("--engine <e>", "execution engine (interpreter: the only one so far)", "interpreter")
+    .option(
+      "--engine <e>",
+      "execution engine: interpreter, or compiled (translated to JavaScript)",
+      "interpreter",
+    )
     .option("--no-verify", "run without verifying first (the only mode until the verifier lands)")
     .option(
       "--json",
@@ -119,7 +125,12 @@ export const registerRun: RegisterCommand = (program, context) => {
         );
       const btf = targetBtf(options.btf);
       const image = loadImage(obj, btf);
-      const runtime = createRuntime({ snapshot, btf, kfuncs: liveKfuncs(btf, options.design) });
+      const runtime = createRuntime({
+        snapshot,
+        btf,
+        kfuncs: liveKfuncs(btf, options.design),
+        engine: options.engine as Engine,
+      });
       const { programs } = instantiate(runtime, image);
       const prog = programs.get(options.prog);
       if (!prog) bad(`${obj}: no program named ${options.prog} (have: ${[...programs.keys()].join(", ")})`);

@@ -20,6 +20,7 @@ import {
   type SystemSnapshot,
 } from "@bpfkit/runtime";
 import { parseProcStatus } from "@bpfkit/runtime/proc";
+import type { Engine } from "@bpfkit/vm";
 import { createKernel, type Kernel, type LoadedBpfObject } from "bpfkit";
 import type { RegisterCommand } from "../context.js";
 
@@ -79,6 +80,7 @@ interface VmasOptions {
   from?: string;
   design?: string;
   stackBytes?: string;
+  engine: string;
   json?: boolean;
 }
 
@@ -228,6 +230,11 @@ export const registerVmas: RegisterCommand = (program, context) => {
     .option("--design <design>", `task_vma design: ${DESIGN_NAMES.join(", ")} (default: the kernel's)`)
     .option("--stack-bytes <n>", "size of the on-stack iterator for --design stack (the proposal: 88 or 96)")
     .option(
+      "--engine <e>",
+      "execution engine: interpreter, or compiled (translated to JavaScript)",
+      "interpreter",
+    )
+    .option(
       "--json",
       "JSON: one object per VMA with start, end, perms, offset, dev, inode, path, vmFlags, pgoff",
     )
@@ -245,6 +252,8 @@ export const registerVmas: RegisterCommand = (program, context) => {
       const stackBytes = options.stackBytes === undefined ? undefined : Number(options.stackBytes);
       if (stackBytes !== undefined && (!Number.isInteger(stackBytes) || stackBytes <= 0))
         bad(`--stack-bytes ${options.stackBytes}: expected a positive integer`);
+      if (options.engine !== "interpreter" && options.engine !== "compiled")
+        bad(`--engine ${options.engine}: expected interpreter or compiled`);
       const { btf, release } = targetBtf();
       const target = readTask(pid);
       const self = readTask(process.pid);
@@ -256,6 +265,7 @@ export const registerVmas: RegisterCommand = (program, context) => {
         profile: release,
         design,
         stackBytes,
+        runtime: { engine: options.engine as Engine },
         snapshot: { tasks, current: process.pid, source: `live /proc (pid ${pid})` },
         taskVma: {
           mmOf: (task) => {
