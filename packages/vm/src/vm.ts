@@ -240,25 +240,15 @@ export class Vm {
   #engineHost(): EngineHost {
     if (this.#host !== undefined) return this.#host;
     const vm = this;
+    // Plain data fields, copied to and from the VM around every slow path: compiled code reads and
+    // writes them on each call out, where accessors cost several times the call itself.
     const host: EngineHost = {
       memory: this.memory,
-      get regs() {
-        return vm.#regs;
-      },
+      regs: this.#regs,
       mayGoto: this.#mayGoto,
       frameRet: this.#frameRet,
-      get n() {
-        return vm.#n;
-      },
-      set n(v: number) {
-        vm.#n = v;
-      },
-      get lim() {
-        return vm.#lim;
-      },
-      set lim(v: number) {
-        vm.#lim = v;
-      },
+      n: 0,
+      lim: 0,
       get prog() {
         return vm.#prog as Program;
       },
@@ -266,6 +256,15 @@ export class Vm {
       depth: 0,
       next: undefined,
       pending: undefined,
+      load() {
+        host.n = vm.#n;
+        host.lim = vm.#lim;
+        host.regs = vm.#regs;
+      },
+      commit() {
+        vm.#n = host.n;
+        vm.#lim = host.lim;
+      },
       checkLimits(n, slot) {
         try {
           return Math.ceil(vm.#checkLimits(n, slot));
@@ -275,9 +274,28 @@ export class Vm {
           return -1;
         }
       },
-      callHelper: (id, slot, depth) => vm.#callHelper(id, slot, depth),
-      callKfunc: (btfId, slot, depth) => vm.#callKfunc(btfId, slot, depth),
-      pushFrame: (prog, retSlot, depth, slot) => vm.#pushFrame(prog, retSlot, depth, slot),
+      callHelper(id, slot, depth) {
+        vm.#n = host.n;
+        vm.#lim = host.lim;
+        const r = vm.#callHelper(id, slot, depth);
+        host.n = vm.#n;
+        host.lim = vm.#lim;
+        host.regs = vm.#regs;
+        return r;
+      },
+      callKfunc(btfId, slot, depth) {
+        vm.#n = host.n;
+        vm.#lim = host.lim;
+        const r = vm.#callKfunc(btfId, slot, depth);
+        host.n = vm.#n;
+        host.lim = vm.#lim;
+        host.regs = vm.#regs;
+        return r;
+      },
+      pushFrame(prog, retSlot, depth, slot) {
+        vm.#n = host.n;
+        vm.#pushFrame(prog, retSlot, depth, slot);
+      },
       popFrame: (depth) => vm.#popFrame(depth),
       codeTarget: (prog, hi, lo) => vm.#codeTarget(prog, hi, lo),
       fault(kind, why, slot, n) {
@@ -285,7 +303,14 @@ export class Vm {
         return vm.#fault(kind, why, slot);
       },
       memFault: (hi, lo, size, write, slot, n) => vm.#memFault(hi, lo, size, write, slot, n),
-      ldPacket: (code, i, indirect, slot) => ldPacket(vm.#regs, vm.#packet, code, i, indirect, slot),
+      atomic(code, i, slot, n) {
+        vm.#n = n;
+        return atomic(vm.#regs, vm.memory, code, i, slot);
+      },
+      ldPacket(code, i, indirect, slot) {
+        vm.#n = host.n;
+        return ldPacket(vm.#regs, vm.#packet, code, i, indirect, slot);
+      },
     };
     this.#host = host;
     return host;

@@ -590,8 +590,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       case Op.ATOMIC:
         body.push(
           spill,
-          `h.n = ${nAt};`,
-          `err = atomic(R, mem, code, ${slot * SLOT_WORDS}, ${slot});`,
+          `err = h.atomic(code, ${slot * SLOT_WORDS}, ${slot}, ${nAt});`,
           `if (err !== undefined) break run;`,
           reload(regs),
         );
@@ -643,7 +642,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
   return [
     `"use strict";`,
     `// ${program.name}: ${program.slots} slots, compiled by @bpfkit/vm (engine "compiled").`,
-    `const { divmod64, atomic, hex64 } = lib;`,
+    `const { divmod64, hex64 } = lib;`,
     `return function ${name}(h, prog, pc, depth, base) {`,
     `  const mem = h.memory, bytes = mem.bytes, views = mem.views, rl = mem.readLimit, wl = mem.writeLimit;`,
     `  const mg = h.mayGoto, fr = h.frameRet, code = prog.code;`,

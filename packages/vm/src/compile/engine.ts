@@ -1,12 +1,11 @@
 import type { Program } from "../program.js";
-import { atomic, divmod64 } from "../slow-ops.js";
+import { divmod64 } from "../slow-ops.js";
 import { compileToSource } from "./codegen.js";
 import { type CompiledFn, DONE, ENTRY, type EngineHost } from "./host.js";
 
 /** What the generated source reaches outside its own body. */
 const lib = {
   divmod64,
-  atomic,
   hex64: (hi: number, lo: number) => ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16),
 };
 
@@ -46,9 +45,13 @@ export function runCompiled(host: EngineHost, program: Program, startSlot: numbe
   let pc = startSlot;
   let depth = baseDepth;
   let compiled = compileProgram(prog);
+  host.load();
   for (;;) {
     const status = compiled.fn(host, prog, pc, depth, baseDepth);
-    if (status === DONE) return;
+    if (status === DONE) {
+      host.commit();
+      return;
+    }
     pc = host.pc;
     depth = host.depth;
     if (status === ENTRY) {

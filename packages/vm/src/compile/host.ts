@@ -11,13 +11,18 @@ import type { Program } from "../program.js";
 export interface EngineHost {
   readonly memory: Memory;
   /** The register file (lo word of rN at 2N, hi word at 2N+1): read at entry, written before every call out. */
-  readonly regs: Int32Array;
+  regs: Int32Array;
   readonly mayGoto: Int32Array;
   readonly frameRet: Int32Array;
-  /** Instructions since the last fold (the interpreter's `n`). */
+  /**
+   * Instructions since the last fold (the interpreter's `n`) and the `n` at which a taken jump must
+   * check the budgets (its `lim`): copies of the VM's counters, which `load` refreshes and `commit`
+   * writes back. The call methods below do both around the call.
+   */
   n: number;
-  /** The interpreter's `lim`: `n` at which a taken jump must check the budgets. */
   lim: number;
+  load(): void;
+  commit(): void;
   /** The program the VM considers current (changed by a tail call). */
   readonly prog: Program;
   /** Hand-off to the driver: slot, depth and program to continue with. */
@@ -37,6 +42,8 @@ export interface EngineHost {
   /** A fault of `kind` at `slot`; records `n` first so the run's statistics are exact. */
   fault(kind: VmError["kind"], why: string, slot: number, n: number): VmError;
   memFault(hi: number, lo: number, size: number, write: boolean, slot: number, n: number): VmError;
+  /** The atomic instruction at code word `i` on the VM's registers; returns its fault, if any. */
+  atomic(code: Int32Array, i: number, slot: number, n: number): VmError | undefined;
   /** Legacy packet load of the slot at code word `i`; false when out of bounds. */
   ldPacket(code: Int32Array, i: number, indirect: boolean, slot: number): boolean;
 }
