@@ -240,15 +240,15 @@ export class Vm {
   #engineHost(): EngineHost {
     if (this.#host !== undefined) return this.#host;
     const vm = this;
-    // Plain data fields, copied to and from the VM around every slow path: compiled code reads and
-    // writes them on each call out, where accessors cost several times the call itself.
+    // The counters live in a Float64Array, copied to and from the VM around every slow path:
+    // compiled code writes and reads them on each call out, where accessors cost several times the
+    // call itself and a plain field would box 2^30 (above the small-integer range) on every store.
     const host: EngineHost = {
       memory: this.memory,
       regs: this.#regs,
       mayGoto: this.#mayGoto,
       frameRet: this.#frameRet,
-      n: 0,
-      lim: 0,
+      counters: new Float64Array(2),
       get prog() {
         return vm.#prog as Program;
       },
@@ -257,13 +257,13 @@ export class Vm {
       next: undefined,
       pending: undefined,
       load() {
-        host.n = vm.#n;
-        host.lim = vm.#lim;
+        host.counters[0] = vm.#n;
+        host.counters[1] = vm.#lim;
         host.regs = vm.#regs;
       },
       commit() {
-        vm.#n = host.n;
-        vm.#lim = host.lim;
+        vm.#n = (host.counters[0] as number) | 0;
+        vm.#lim = host.counters[1] as number;
       },
       checkLimits(n, slot) {
         try {
@@ -275,25 +275,25 @@ export class Vm {
         }
       },
       callHelper(id, slot, depth) {
-        vm.#n = host.n;
-        vm.#lim = host.lim;
+        vm.#n = (host.counters[0] as number) | 0;
+        vm.#lim = host.counters[1] as number;
         const r = vm.#callHelper(id, slot, depth);
-        host.n = vm.#n;
-        host.lim = vm.#lim;
+        host.counters[0] = vm.#n;
+        host.counters[1] = vm.#lim;
         host.regs = vm.#regs;
         return r;
       },
       callKfunc(btfId, slot, depth) {
-        vm.#n = host.n;
-        vm.#lim = host.lim;
+        vm.#n = (host.counters[0] as number) | 0;
+        vm.#lim = host.counters[1] as number;
         const r = vm.#callKfunc(btfId, slot, depth);
-        host.n = vm.#n;
-        host.lim = vm.#lim;
+        host.counters[0] = vm.#n;
+        host.counters[1] = vm.#lim;
         host.regs = vm.#regs;
         return r;
       },
       pushFrame(prog, retSlot, depth, slot) {
-        vm.#n = host.n;
+        vm.#n = (host.counters[0] as number) | 0;
         vm.#pushFrame(prog, retSlot, depth, slot);
       },
       popFrame: (depth) => vm.#popFrame(depth),
@@ -308,7 +308,7 @@ export class Vm {
         return atomic(vm.#regs, vm.memory, code, i, slot);
       },
       ldPacket(code, i, indirect, slot) {
-        vm.#n = host.n;
+        vm.#n = (host.counters[0] as number) | 0;
         return ldPacket(vm.#regs, vm.#packet, code, i, indirect, slot);
       },
     };

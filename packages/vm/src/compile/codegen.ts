@@ -210,7 +210,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       .filter((r) => used.has(r))
       .map((r) => `r${r}l = R[${2 * r}]; r${r}h = R[${2 * r + 1}];`)
       .join(" ");
-  const reloadAll = `R = h.regs; ${reload(regs)}`.trim();
+  const reloadAll = reload(regs);
 
   // Segment lengths: a segment starts at a leader or after an instruction that ends one.
   const segLen = new Map<number, number>();
@@ -288,10 +288,10 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
   const callOut = (call: string, allowSwitch: boolean) => {
     body.push(
       `${spill}`,
-      `h.n = n; h.lim = lim;`,
+      `C[0] = n; C[1] = lim;`,
       `t = ${call};`,
       reloadAll,
-      `n = h.n | 0; lim = Math.ceil(h.lim) | 0;`,
+      `n = C[0] | 0; lim = Math.ceil(C[1]) | 0;`,
     );
     if (allowSwitch)
       body.push(
@@ -501,10 +501,10 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       case Op.CALL_LOCAL:
         body.push(
           spill,
-          `h.n = n;`,
+          `C[0] = n;`,
           `h.pushFrame(prog, ${slot + 1}, depth, ${slot});`,
           `depth = (depth + 1) | 0;`,
-          `R = h.regs; ${reload([10])}`.trim(),
+          reload([10]),
           jumpTo(w1),
         );
         break;
@@ -518,10 +518,10 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
           `  t = h.codeTarget(prog, ${sh}, ${sl});`,
           `  if (t < 0) { err = h.fault("call", "callx to 0x" + hex64(${sh}, ${sl}) + ", which is not a subprogram", ${slot}, n); break run; }`,
           `  ${spill}`,
-          `  h.n = n;`,
+          `  C[0] = n;`,
           `  h.pushFrame(prog, ${slot + 1}, depth, ${slot});`,
           `  depth = (depth + 1) | 0;`,
-          `  ${`R = h.regs; ${reload([10])}`.trim()}`,
+          `  ${reload([10])}`,
           `  pc = t; if (n >= lim) { lim = h.checkLimits(n, pc) | 0; n = 0; if (lim < 0) { err = h.pending; break run; } } continue run;`,
           `}`,
         );
@@ -529,13 +529,13 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       }
       case Op.EXIT:
         body.push(
-          `if (depth === base) { status = ${DONE}; h.n = n; h.lim = lim; break run; }`,
+          `if (depth === base) { status = ${DONE}; C[0] = n; C[1] = lim; break run; }`,
           `depth = (depth - 1) | 0;`,
           `pc = fr[depth];`,
           `{`,
           `  const caller = h.popFrame(depth);`,
-          `  ${`R = h.regs; ${reload([6, 7, 8, 9, 10])}`.trim()}`,
-          `  if (caller !== prog) { status = ${SWITCH}; h.next = caller; h.n = n; h.lim = lim; break run; }`,
+          `  ${reload([6, 7, 8, 9, 10])}`,
+          `  if (caller !== prog) { status = ${SWITCH}; h.next = caller; C[0] = n; C[1] = lim; break run; }`,
           `}`,
           `continue run;`,
         );
@@ -599,7 +599,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       case Op.LD_IND:
         body.push(
           spill,
-          `h.n = n;`,
+          `C[0] = n;`,
           `if (!h.ldPacket(code, ${slot * SLOT_WORDS}, ${op === Op.LD_IND}, ${slot})) {`,
           `  // Linux ends the program with r0 = 0 when a legacy packet load is out of bounds.`,
           `  R[0] = 0; R[1] = 0; ${reload([0])}`.trimEnd(),
@@ -634,7 +634,7 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
     `err = h.fault("access", "execution ran past the last instruction", ${program.slots}, n); break run;`,
     `default:`,
     `  // Not an entry of this compilation: the driver recompiles with this slot as one.`,
-    `  status = ${ENTRY}; h.n = n; h.lim = lim; break run;`,
+    `  status = ${ENTRY}; C[0] = n; C[1] = lim; break run;`,
   );
 
   const name = `bpf_${program.name.replace(/[^A-Za-z0-9_]/g, "_")}`.slice(0, 64);
@@ -645,16 +645,16 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
     `const { divmod64, hex64 } = lib;`,
     `return function ${name}(h, prog, pc, depth, base) {`,
     `  const mem = h.memory, bytes = mem.bytes, views = mem.views, rl = mem.readLimit, wl = mem.writeLimit;`,
-    `  const mg = h.mayGoto, fr = h.frameRet, code = prog.code;`,
-    `  let R = h.regs;`,
+    `  const mg = h.mayGoto, fr = h.frameRet, code = prog.code, C = h.counters; // C: [n, lim]`,
+    // The register words stay the same array for the whole run (only the interpreter replaces it).
+    `  const R = h.regs;`,
     ...(decl.length > 0 ? [`  let ${decl.join(",\n    ")};`] : []),
-    `  let n = h.n | 0, lim = Math.ceil(h.lim) | 0, t = 0, a = 0, ri = 0, status = ${DONE}, err;`,
+    `  let n = C[0] | 0, lim = Math.ceil(C[1]) | 0, t = 0, a = 0, ri = 0, status = ${DONE}, err;`,
     `  run: for (;;) {`,
     `    switch (pc) {`,
     ...out,
     `    }`,
     `  }`,
-    `  R = h.regs;`,
     ...(spill !== "" ? [`  ${spill}`] : []),
     `  if (err !== undefined) throw err;`,
     `  h.pc = pc; h.depth = depth;`,

@@ -15,12 +15,11 @@ export interface EngineHost {
   readonly mayGoto: Int32Array;
   readonly frameRet: Int32Array;
   /**
-   * Instructions since the last fold (the interpreter's `n`) and the `n` at which a taken jump must
-   * check the budgets (its `lim`): copies of the VM's counters, which `load` refreshes and `commit`
-   * writes back. The call methods below do both around the call.
+   * [n, lim]: instructions since the last fold (the interpreter's `n`) and the `n` at which a taken
+   * jump must check the budgets (its `lim`), copies of the VM's counters that `load` refreshes and
+   * `commit` writes back. The call methods below do both around the call.
    */
-  n: number;
-  lim: number;
+  readonly counters: Float64Array;
   load(): void;
   commit(): void;
   /** The program the VM considers current (changed by a tail call). */
