@@ -1,6 +1,8 @@
 import type { Instruction } from "@bpfkit/bpf-isa";
 import { insn } from "@bpfkit/bpf-isa";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHUNK_SLOTS } from "../src/compile/codegen.js";
+import { setChunkSlots } from "../src/compile/engine.js";
 import { compileToSource, type Engine, loadProgram, type Program, Vm, VmError } from "../src/index.js";
 import { CTX_SIZE, POOL, prng, randomContext, randomProgram } from "./kernel/random-programs.js";
 
@@ -109,7 +111,26 @@ function outcome(engine: Engine, prog: Program, context: Uint8Array, maxInsns: n
   };
 }
 
-describe("compiled engine against the interpreter on random programs", () => {
+describe.each([
+  ["functions of up to CHUNK_SLOTS slots", CHUNK_SLOTS],
+  // Every jump, call and return between chunks goes through the driver.
+  ["5-slot functions", 5],
+])("compiled engine (%s) against the interpreter on random programs", (_, chunk) => {
+  beforeAll(() => setChunkSlots(chunk as number));
+  afterAll(() => setChunkSlots(CHUNK_SLOTS));
+
+  it("agree on a program of 4,000 instructions", () => {
+    const rand = prng(SEED + 9);
+    const prog = loadProgram(randomProgram(rand, { loops: true, length: 3120 }));
+    expect(prog.slots).toBeGreaterThan(3900);
+    for (let c = 0; c < 3; c++) {
+      const context = randomContext(rand);
+      expect(outcome("compiled", prog, context, undefined)).toEqual(
+        outcome("interpreter", prog, context, undefined),
+      );
+    }
+  });
+
   it("agree on 1000 ALU/JMP programs with 3 inputs each (r0, registers, context, stats)", () => {
     const rand = prng(SEED + 7);
     for (let k = 0; k < 1000; k++) {

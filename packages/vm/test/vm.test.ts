@@ -1,6 +1,8 @@
 import type { Instruction } from "@bpfkit/bpf-isa";
 import { assembleUbpf, insn, lddw } from "@bpfkit/bpf-isa";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHUNK_SLOTS } from "../src/compile/codegen.js";
+import { setChunkSlots } from "../src/compile/engine.js";
 import {
   Vm as BaseVm,
   type Engine,
@@ -26,10 +28,18 @@ function fault(f: () => unknown): VmError {
   throw new Error("expected a VmError");
 }
 
-const ENGINES: Engine[] = ["interpreter", "compiled"];
+const ENGINES: Array<[string, Engine, number]> = [
+  ["interpreter", "interpreter", CHUNK_SLOTS],
+  ["compiled", "compiled", CHUNK_SLOTS],
+  // Chunks of 3 slots: every jump, call and return crosses from one compiled function to another.
+  ["compiled, 3-slot chunks", "compiled", 3],
+];
 
 // Every test runs on both engines: they must be indistinguishable.
-describe.each(ENGINES)("%s engine", (engine) => {
+describe.each(ENGINES)("%s engine", (_, engine, chunk) => {
+  beforeAll(() => setChunkSlots(chunk));
+  afterAll(() => setChunkSlots(CHUNK_SLOTS));
+
   /** The VM under test, on this describe's engine. */
   class Vm extends BaseVm {
     constructor(options: VmOptions = {}) {

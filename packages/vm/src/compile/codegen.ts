@@ -190,13 +190,54 @@ const swap32 = (v: string) =>
   `((${v} & 0xff) << 24) | ((${v} & 0xff00) << 8) | ((${v} >>> 8) & 0xff00) | (${v} >>> 24)`;
 
 /**
- * The JavaScript source of `program` compiled for the `"compiled"` engine: the text of a function
- * of `lib` that returns the program's function. Meant for reading (`bpfkit plugin --debug`, tests):
- * one BPF instruction becomes a few lines, after a comment with its slot and kernel-style text.
+ * Where the chunks of `program` start: every `size` slots or so, at instruction starts. V8 stops
+ * optimizing functions of more than about 60 KB of bytecode, so a large program becomes several
+ * functions; a jump between them goes through the driver.
  */
-export function compileToSource(program: Program, extraEntries: Iterable<number> = []): string {
-  const slots = instructionSlots(program);
-  const leaders = findLeaders(program, slots, extraEntries);
+export function chunkStarts(program: Program, size: number): number[] {
+  const starts = [0];
+  for (const s of instructionSlots(program))
+    if (s.slot - (starts[starts.length - 1] as number) >= size) starts.push(s.slot);
+  return starts;
+}
+
+/** Default chunk size in slots: a chunk's function stays well below V8's optimization limit. */
+export const CHUNK_SLOTS = 192;
+
+/**
+ * The JavaScript source of `program` compiled for the `"compiled"` engine, for reading
+ * (`bpfkit plugin --debug`, tests): the text of one function per chunk, each a function of `lib`
+ * that returns the chunk's function. One BPF instruction becomes a few lines, after a comment with
+ * its slot and kernel-style text.
+ */
+export function compileToSource(program: Program): string {
+  const starts = chunkStarts(program, CHUNK_SLOTS);
+  return starts
+    .map((start, k) => compileChunk(program, start, starts[k + 1] ?? program.slots, []).source)
+    .join("\n\n");
+}
+
+/** One compiled chunk: its source and the slots it can be entered at. */
+export interface ChunkSource {
+  source: string;
+  leaders: Set<number>;
+}
+
+/**
+ * The source of the function running slots [start, end) of `program`; `extraEntries` are further
+ * slots it must be enterable at. Leaving the range (a jump, a return, falling off its end) hands
+ * the slot to the driver, which runs the chunk holding it.
+ */
+export function compileChunk(
+  program: Program,
+  start: number,
+  end: number,
+  extraEntries: Iterable<number>,
+): ChunkSource {
+  const all = instructionSlots(program);
+  const slots = all.filter((s) => s.slot >= start && s.slot < end);
+  const leaders = new Set([...findLeaders(program, all, extraEntries)].filter((l) => l >= start && l < end));
+  leaders.add(start);
   const insnAt = new Map<number, Instruction>();
   program.insns.forEach((insn, i) => {
     insnAt.set(program.slotOf[i] as number, insn);
@@ -236,7 +277,8 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
   // JavaScript loop inside its case, so its back edges skip the switch.
   const loopEnd = new Map<number, number>();
   for (const s of slots)
-    if (isJump(s.op) && s.w1 <= s.slot) loopEnd.set(s.w1, Math.max(loopEnd.get(s.w1) ?? -1, s.slot));
+    if (isJump(s.op) && s.w1 <= s.slot && s.w1 >= start)
+      loopEnd.set(s.w1, Math.max(loopEnd.get(s.w1) ?? -1, s.slot));
   const leadersUpTo = new Int32Array(program.slots + 1); // leaders at slots <= i
   for (let i = 0, count = 0; i <= program.slots; i++) {
     if (leaders.has(i)) count++;
@@ -626,22 +668,27 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
       loopHead = -1;
     }
   }
-  // Past the last instruction: the interpreter's sentinel slot.
-  emit(6, `case ${program.slots}:`);
+  if (end >= program.slots) {
+    // Past the last instruction: the interpreter's sentinel slot.
+    emit(6, `case ${program.slots}:`);
+    emit(
+      8,
+      `n = (n + 1) | 0;`,
+      `err = h.fault("access", "execution ran past the last instruction", ${program.slots}, n); break run;`,
+    );
+  } else emit(8, `// The next chunk continues at slot ${end}.`, `pc = ${end}; continue run;`);
   emit(
     8,
-    `n = (n + 1) | 0;`,
-    `err = h.fault("access", "execution ran past the last instruction", ${program.slots}, n); break run;`,
     `default:`,
     `  // Not an entry of this compilation: the driver recompiles with this slot as one.`,
     `  status = ${ENTRY}; C[0] = n; C[1] = lim; break run;`,
   );
 
-  const name = `bpf_${program.name.replace(/[^A-Za-z0-9_]/g, "_")}`.slice(0, 64);
+  const name = `bpf_${program.name.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 48)}_${start}`;
   const decl = regs.map((r) => `r${r}l = R[${2 * r}], r${r}h = R[${2 * r + 1}]`);
-  return [
+  const source = [
     `"use strict";`,
-    `// ${program.name}: ${program.slots} slots, compiled by @bpfkit/vm (engine "compiled").`,
+    `// ${program.name}: slots ${start}..${end - 1} of ${program.slots}, compiled by @bpfkit/vm (engine "compiled").`,
     `const { divmod64, hex64 } = lib;`,
     `return function ${name}(h, prog, pc, depth, base) {`,
     `  const mem = h.memory, bytes = mem.bytes, views = mem.views, rl = mem.readLimit, wl = mem.writeLimit;`,
@@ -661,4 +708,5 @@ export function compileToSource(program: Program, extraEntries: Iterable<number>
     `  return status;`,
     `};`,
   ].join("\n");
+  return { source, leaders };
 }
