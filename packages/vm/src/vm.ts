@@ -1,5 +1,5 @@
 import { CallContext, type CallFn, type CallResult } from "./call.js";
-import { runCompiled } from "./compile/engine.js";
+import { isCompiled, runCompiled } from "./compile/engine.js";
 import type { EngineHost } from "./compile/host.js";
 import { VmError } from "./error.js";
 import { CODE_HI, Memory, REGION_HI_BASE, type Region } from "./memory.js";
@@ -41,6 +41,13 @@ export type Engine = "interpreter" | "compiled";
 export interface VmOptions {
   /** Execution engine of every run (default `"interpreter"`). */
   engine?: Engine;
+  /**
+   * With the compiled engine: instructions a program first runs on the interpreter, summed over
+   * this VM's runs, before it is translated (default 0: at once). Generated code is slow until V8
+   * has optimized it, so 100,000 or so keeps programs that run briefly (tests, one-shot tools) on
+   * the interpreter. A program another VM has already translated runs compiled at once.
+   */
+  compileAfter?: number;
   /** Shared guest memory; a new one by default. The VM maps its 8 stack regions into it. */
   memory?: Memory;
   /** Default instruction budget of each run (default: unlimited). */
@@ -125,6 +132,9 @@ export class Vm {
   #stats: RunStats = emptyStats();
   /** Whether the current run uses the compiled engine. */
   #compiled = false;
+  /** The program the current run started with, and instructions interpreted per program (compileAfter). */
+  #entry: Program | undefined;
+  readonly #interpreted = new WeakMap<Program, number>();
   #host: EngineHost | undefined;
 
   constructor(options: VmOptions = {}) {
@@ -184,8 +194,11 @@ export class Vm {
       this.#timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + this.#timeLimitMs;
     this.#lim = this.#nextLimit();
     this.#running = true;
+    this.#entry = program;
     this.#compiled =
-      (options.engine ?? this.#options.engine ?? "interpreter") === "compiled" && options.trace === undefined;
+      (options.engine ?? this.#options.engine ?? "interpreter") === "compiled" &&
+      options.trace === undefined &&
+      this.#warm(program);
     try {
       this.#tracer = options.trace;
       this.#executeWith(program, 0, 0);
@@ -199,9 +212,18 @@ export class Vm {
     return { r0: this.register(0), stats: this.#finish(start) };
   }
 
+  /** Whether `program` may run compiled now (see VmOptions.compileAfter). */
+  #warm(program: Program): boolean {
+    const after = this.#options.compileAfter ?? 0;
+    return after <= 0 || isCompiled(program) || (this.#interpreted.get(program) ?? 0) >= after;
+  }
+
   #finish(start: number): RunStats {
     const s = this.#stats;
     s.insns = this.#nBase + this.#n;
+    const prog = this.#entry;
+    if (!this.#compiled && prog !== undefined && (this.#options.compileAfter ?? 0) > 0)
+      this.#interpreted.set(prog, (this.#interpreted.get(prog) ?? 0) + s.insns);
     s.wallNs = Math.round((performance.now() - start) * 1e6);
     return { ...s };
   }

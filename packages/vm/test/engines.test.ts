@@ -2,7 +2,7 @@ import type { Instruction } from "@bpfkit/bpf-isa";
 import { insn } from "@bpfkit/bpf-isa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHUNK_SLOTS } from "../src/compile/codegen.js";
-import { setChunkSlots } from "../src/compile/engine.js";
+import { isCompiled, setChunkSlots } from "../src/compile/engine.js";
 import { compileToSource, type Engine, loadProgram, type Program, Vm, VmError } from "../src/index.js";
 import { CTX_SIZE, POOL, prng, randomContext, randomProgram } from "./kernel/random-programs.js";
 
@@ -172,5 +172,32 @@ describe.each([
     expect(source).toContain("// 0: (b7) r0 = 42");
     expect(source).toContain("// 1: (95) exit");
     expect(source).toContain("r0l = 42; r0h = 0;");
+  });
+});
+
+describe("compileAfter", () => {
+  it("interprets a program until it has run that many instructions, then compiles it", () => {
+    // r0 = 0; r1 = 10; loop: r0 += r1; r1 -= 1; if r1 != 0 goto loop; exit: 33 instructions a run.
+    const prog = loadProgram([
+      insn(0xb7, 0, 0, 0, 0),
+      insn(0xb7, 1, 0, 0, 10),
+      insn(0x0f, 0, 1),
+      insn(0x17, 1, 0, 0, 1),
+      insn(0x55, 1, 0, -3, 0),
+      insn(0x95),
+    ]);
+    const vm = new Vm({ engine: "compiled", compileAfter: 60 });
+    const seen: boolean[] = [];
+    for (let k = 0; k < 4; k++) {
+      const { r0, stats } = vm.run(prog);
+      expect({ r0, insns: stats.insns }).toEqual({ r0: 55n, insns: 33 });
+      seen.push(isCompiled(prog));
+    }
+    // Runs 1 and 2 interpret (33, then 66 >= 60 instructions), run 3 compiles.
+    expect(seen).toEqual([false, false, true, true]);
+    // Another VM finds the translation and uses it at once; the default compiles on the first run.
+    const other = loadProgram([insn(0xb7, 0, 0, 0, 7), insn(0x95)]);
+    expect(new Vm({ engine: "compiled" }).run(other).r0).toBe(7n);
+    expect(isCompiled(other)).toBe(true);
   });
 });

@@ -31,6 +31,11 @@ export function setChunkSlots(size: number): void {
   chunkSlots = size;
 }
 
+/** Whether `program` has been translated (by any VM). */
+export function isCompiled(program: Program): boolean {
+  return cache.get(program)?.fns.some((fn) => fn !== undefined) ?? false;
+}
+
 function compiledOf(program: Program): Compiled {
   let c = cache.get(program);
   if (c !== undefined && c.size === chunkSlots) return c;
