@@ -175,6 +175,20 @@ describe.each([
   });
 });
 
+describe("generated source", () => {
+  it("never lets a program's name out of its comment", () => {
+    // Program names come from object files; a line break in one must not become JavaScript.
+    const g = globalThis as { bpfkitInjected?: number };
+    for (const brk of ["\n", "\r", "\u2028", "\u2029"]) {
+      const name = `x${brk}globalThis.bpfkitInjected = 1; //`;
+      const prog = loadProgram([insn(0xb7, 0, 0, 0, 7), insn(0x95)], { name });
+      expect(new Vm({ engine: "compiled" }).run(prog).r0).toBe(7n);
+      expect(compileToSource(prog)).not.toContain("globalThis.bpfkitInjected");
+    }
+    expect(g.bpfkitInjected).toBeUndefined();
+  });
+});
+
 describe("compileAfter", () => {
   it("interprets a program until it has run that many instructions, then compiles it", () => {
     // r0 = 0; r1 = 10; loop: r0 += r1; r1 -= 1; if r1 != 0 goto loop; exit: 33 instructions a run.

@@ -75,19 +75,47 @@ function registersOf(s: Slot): number[] {
 }
 
 /**
- * Slots that must be `case` labels: slot 0, jump and call targets, return slots, code addresses
- * loaded by `lddw` (callback and `callx` targets), and the given extra entries.
+ * What every chunk of a program needs from the whole of it, computed once per program so that
+ * compiling all chunks stays linear in the program's size.
  */
-function findLeaders(program: Program, slots: Slot[], extra: Iterable<number>): Set<number> {
+export interface ProgramScan {
+  /** Instruction starts in slot order. */
+  all: Slot[];
+  /**
+   * Slots that must be `case` labels, sorted: slot 0, jump and call targets, return slots, code
+   * addresses loaded by `lddw` (callback and `callx` targets).
+   */
+  leaders: number[];
+  /** The decoded instruction at each instruction start, for comments. */
+  insnAt: Map<number, Instruction>;
+}
+
+export function scanProgram(program: Program): ProgramScan {
+  const all = instructionSlots(program);
   const leaders = new Set<number>([0]);
-  for (const e of extra) leaders.add(e);
-  for (const s of slots) {
+  for (const s of all) {
     if (isJump(s.op) || s.op === Op.CALL_LOCAL) leaders.add(s.w1);
     if (s.op === Op.CALL_LOCAL || s.op === Op.CALLX) leaders.add(s.slot + 1);
     if (s.op === Op.LDDW && s.immHi === CODE_HI_I32 && s.imm >= 0 && s.imm < program.slots)
       leaders.add(s.imm);
   }
-  return leaders;
+  const insnAt = new Map<number, Instruction>();
+  program.insns.forEach((insn, i) => {
+    insnAt.set(program.slotOf[i] as number, insn);
+  });
+  return { all, leaders: [...leaders].sort((x, y) => x - y), insnAt };
+}
+
+/** Index of the first element of the sorted `xs` (by `key`) that is >= `value`. */
+function lowerBound<T>(xs: readonly T[], value: number, key: (x: T) => number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key(xs[mid] as T) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const u32 = (x: number) => String(x >>> 0);
@@ -107,7 +135,8 @@ function comment(insn: Instruction | undefined, slot: number): string {
       text = `opcode 0x${insn.code.toString(16)}`;
     }
   }
-  return `// ${slot}: ${text.replace(/[\r\n]/g, " ")}`;
+  // Only printable ASCII goes into the source: a line break (\n, \u2028, ...) would end the comment.
+  return `// ${slot}: ${text.replace(/[^ -~]/g, " ")}`;
 }
 
 /** Condition of a conditional jump, from the operand lo/hi expressions. */
@@ -194,10 +223,9 @@ const swap32 = (v: string) =>
  * optimizing functions of more than about 60 KB of bytecode, so a large program becomes several
  * functions; a jump between them goes through the driver.
  */
-export function chunkStarts(program: Program, size: number): number[] {
+export function chunkStarts(scan: ProgramScan, size: number): number[] {
   const starts = [0];
-  for (const s of instructionSlots(program))
-    if (s.slot - (starts[starts.length - 1] as number) >= size) starts.push(s.slot);
+  for (const s of scan.all) if (s.slot - (starts[starts.length - 1] as number) >= size) starts.push(s.slot);
   return starts;
 }
 
@@ -211,9 +239,10 @@ export const CHUNK_SLOTS = 192;
  * its slot and kernel-style text.
  */
 export function compileToSource(program: Program): string {
-  const starts = chunkStarts(program, CHUNK_SLOTS);
+  const scan = scanProgram(program);
+  const starts = chunkStarts(scan, CHUNK_SLOTS);
   return starts
-    .map((start, k) => compileChunk(program, start, starts[k + 1] ?? program.slots, []).source)
+    .map((start, k) => compileChunk(program, start, starts[k + 1] ?? program.slots, [], scan).source)
     .join("\n\n");
 }
 
@@ -233,15 +262,18 @@ export function compileChunk(
   start: number,
   end: number,
   extraEntries: Iterable<number>,
+  scan: ProgramScan = scanProgram(program),
 ): ChunkSource {
-  const all = instructionSlots(program);
-  const slots = all.filter((s) => s.slot >= start && s.slot < end);
-  const leaders = new Set([...findLeaders(program, all, extraEntries)].filter((l) => l >= start && l < end));
-  leaders.add(start);
-  const insnAt = new Map<number, Instruction>();
-  program.insns.forEach((insn, i) => {
-    insnAt.set(program.slotOf[i] as number, insn);
-  });
+  const bySlot = (x: Slot) => x.slot;
+  const slots = scan.all.slice(lowerBound(scan.all, start, bySlot), lowerBound(scan.all, end, bySlot));
+  const leaders = new Set<number>([start]);
+  for (let k = lowerBound(scan.leaders, start, Number); k < scan.leaders.length; k++) {
+    const l = scan.leaders[k] as number;
+    if (l >= end) break;
+    leaders.add(l);
+  }
+  for (const e of extraEntries) if (e >= start && e < end) leaders.add(e);
+  const insnAt = scan.insnAt;
   const used = new Set<number>();
   for (const s of slots) for (const r of registersOf(s)) used.add(r);
   const regs = [...used].sort((x, y) => x - y);
@@ -279,13 +311,13 @@ export function compileChunk(
   for (const s of slots)
     if (isJump(s.op) && s.w1 <= s.slot && s.w1 >= start)
       loopEnd.set(s.w1, Math.max(loopEnd.get(s.w1) ?? -1, s.slot));
-  const leadersUpTo = new Int32Array(program.slots + 1); // leaders at slots <= i
-  for (let i = 0, count = 0; i <= program.slots; i++) {
-    if (leaders.has(i)) count++;
+  const leadersUpTo = new Int32Array(end - start); // leaders at slots start..start + i
+  for (let i = 0, count = 0; i < end - start; i++) {
+    if (leaders.has(start + i)) count++;
     leadersUpTo[i] = count;
   }
-  for (const [head, end] of loopEnd)
-    if ((leadersUpTo[end] as number) > (leadersUpTo[head] as number)) loopEnd.delete(head);
+  for (const [head, last] of loopEnd)
+    if ((leadersUpTo[last - start] as number) > (leadersUpTo[head - start] as number)) loopEnd.delete(head);
 
   const out: string[] = [];
   const emit = (indent: number, ...lines: string[]) => {
@@ -688,7 +720,7 @@ export function compileChunk(
   const decl = regs.map((r) => `r${r}l = R[${2 * r}], r${r}h = R[${2 * r + 1}]`);
   const source = [
     `"use strict";`,
-    `// ${program.name}: slots ${start}..${end - 1} of ${program.slots}, compiled by @bpfkit/vm (engine "compiled").`,
+    `// ${name}: slots ${start}..${end - 1} of ${program.slots}, compiled by @bpfkit/vm (engine "compiled").`,
     `const { divmod64, hex64 } = lib;`,
     `return function ${name}(h, prog, pc, depth, base) {`,
     `  const mem = h.memory, bytes = mem.bytes, views = mem.views, rl = mem.readLimit, wl = mem.writeLimit;`,

@@ -1,6 +1,6 @@
 import type { Program } from "../program.js";
 import { divmod64 } from "../slow-ops.js";
-import { CHUNK_SLOTS, chunkStarts, compileChunk } from "./codegen.js";
+import { CHUNK_SLOTS, chunkStarts, compileChunk, type ProgramScan, scanProgram } from "./codegen.js";
 import { type CompiledFn, DONE, ENTRY, type EngineHost } from "./host.js";
 
 /** What the generated source reaches outside its own body. */
@@ -12,6 +12,7 @@ const lib = {
 /** A program's chunks, each compiled on first use. */
 interface Compiled {
   size: number;
+  scan: ProgramScan;
   starts: number[];
   /** Chunk index of every slot (and of the sentinel slot past the end). */
   chunkOf: Int32Array;
@@ -39,10 +40,11 @@ export function isCompiled(program: Program): boolean {
 function compiledOf(program: Program): Compiled {
   let c = cache.get(program);
   if (c !== undefined && c.size === chunkSlots) return c;
-  const starts = chunkStarts(program, chunkSlots);
+  const scan = scanProgram(program);
+  const starts = chunkStarts(scan, chunkSlots);
   const chunkOf = new Int32Array(program.slots + 1);
   for (let k = 0; k < starts.length; k++) chunkOf.fill(k, starts[k] as number);
-  c = { size: chunkSlots, starts, chunkOf, fns: [], leaders: [], extra: starts.map(() => []) };
+  c = { size: chunkSlots, scan, starts, chunkOf, fns: [], leaders: [], extra: starts.map(() => []) };
   cache.set(program, c);
   return c;
 }
@@ -55,7 +57,7 @@ function chunkFor(c: Compiled, program: Program, pc: number): CompiledFn {
   const extra = c.extra[k] as number[];
   if (!extra.includes(pc)) extra.push(pc);
   const start = c.starts[k] as number;
-  const chunk = compileChunk(program, start, c.starts[k + 1] ?? program.slots, extra);
+  const chunk = compileChunk(program, start, c.starts[k + 1] ?? program.slots, extra, c.scan);
   if (!chunk.leaders.has(pc) && pc < program.slots)
     throw new Error(`compiled engine: slot ${pc} is no instruction start`);
   const compiled = new Function("lib", chunk.source)(lib) as CompiledFn;
