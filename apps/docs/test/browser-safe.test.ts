@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../../scripts/test-env.js";
 
 /** What the playground loads in the browser: the page's modules, which pull in the packages. */
-const ENTRIES = ["session.ts", "object-file.ts", "hex.ts", "examples.ts"].map((f) =>
+const ENTRIES = ["session.ts", "object-file.ts", "hex.ts", "examples.ts", "share.ts"].map((f) =>
   join(repoRoot, "apps", "docs", "playground", f),
 );
 const NODE_BUILTINS = new Set(builtinModules);

@@ -1,4 +1,4 @@
-/** What one `Vm.run` did. Counts are exact; `wallNs` comes from `performance.now()`, so the VM also runs in browsers. */
+/** What one `Vm.run` did. Counts are exact; `wallNs` comes from `performance.now()`, so the VM also runs in browsers (which coarsen it to 5-100 µs). */
 export interface RunStats {
   /** Instructions executed, across all frames and tail calls. */
   insns: number;

@@ -265,6 +265,15 @@ export class Vm {
     // The counters live in a Float64Array, copied to and from the VM around every slow path:
     // compiled code writes and reads them on each call out, where accessors cost several times the
     // call itself and a plain field would box 2^30 (above the small-integer range) on every store.
+    // A helper or kfunc sees the VM's counters; compiled code keeps them in `host.counters`. The
+    // register array stays the same during a compiled run: #use, which can replace it, only runs
+    // in the interpreter, and a run uses one engine throughout.
+    const callOut = (call: () => number): number => {
+      host.commit();
+      const r = call();
+      host.load();
+      return r;
+    };
     const host: EngineHost = {
       memory: this.memory,
       regs: this.#regs,
@@ -296,24 +305,8 @@ export class Vm {
           return -1;
         }
       },
-      callHelper(id, slot, depth) {
-        vm.#n = (host.counters[0] as number) | 0;
-        vm.#lim = host.counters[1] as number;
-        const r = vm.#callHelper(id, slot, depth);
-        host.counters[0] = vm.#n;
-        host.counters[1] = vm.#lim;
-        host.regs = vm.#regs;
-        return r;
-      },
-      callKfunc(btfId, slot, depth) {
-        vm.#n = (host.counters[0] as number) | 0;
-        vm.#lim = host.counters[1] as number;
-        const r = vm.#callKfunc(btfId, slot, depth);
-        host.counters[0] = vm.#n;
-        host.counters[1] = vm.#lim;
-        host.regs = vm.#regs;
-        return r;
-      },
+      callHelper: (id, slot, depth) => callOut(() => vm.#callHelper(id, slot, depth)),
+      callKfunc: (btfId, slot, depth) => callOut(() => vm.#callKfunc(btfId, slot, depth)),
       pushFrame(prog, retSlot, depth, slot) {
         vm.#n = (host.counters[0] as number) | 0;
         vm.#pushFrame(prog, retSlot, depth, slot);
