@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasTool, skipReason } from "../../../scripts/test-env.js";
 import { main } from "../src/cli.js";
+import type { DesignSummary } from "../src/commands/lab.js";
 
 async function lab(args: string[]) {
   const out: string[] = [];
@@ -151,17 +152,8 @@ describe.skipIf(liveSkip)("bpfkit lab's 6.18 struct table against the running ke
   });
 });
 
-interface Summary {
+interface Summary extends DesignSummary {
   design: string;
-  stackBytes: number;
-  kernDataSize: number | null;
-  sizeClass: number | null;
-  allocFailures: number;
-  failureRate: number;
-  lockHoldNs: number | null;
-  perVmaNs: number | null;
-  fits: Record<string, boolean>;
-  failuresByCause: Record<string, number>;
   costModel?: { depth: number; walkNs: number };
 }
 

@@ -222,25 +222,25 @@ function runDesign(
   });
 }
 
+/** The summary fields every design entry of `bpfkit lab --json` carries. */
+export interface DesignSummary {
+  stackBytes: number;
+  kernDataSize: number | null;
+  sizeClass: number | null;
+  allocFailures: number;
+  failureRate: number;
+  lockHoldNs: number | null;
+  perVmaNs: number | null;
+  fits: Record<string, boolean>;
+  failuresByCause: Record<string, number>;
+}
+
 /**
  * The issue-8 summary fields of a design entry: stack and heap bytes, allocation failures, and the
  * lock hold time and per-VMA cost from @bpfkit/kfuncs-task-vma's cost model (`walkCost`, parameters
  * echoed in `workload.walkCosts`).
  */
-function summary(
-  entry: Record<string, unknown>,
-  fields: {
-    stackBytes: number;
-    kernDataSize: number | null;
-    sizeClass: number | null;
-    allocFailures: number;
-    failureRate: number;
-    lockHoldNs: number | null;
-    perVmaNs: number | null;
-    fits: Record<string, boolean>;
-    failuresByCause: Record<string, number>;
-  },
-): Record<string, unknown> {
+function summary(entry: Record<string, unknown>, fields: DesignSummary): Record<string, unknown> {
   return Object.assign(entry, fields);
 }
 
@@ -276,7 +276,10 @@ function labReport(o: LabOptions) {
     const perIterator = stackPerIterator(design, o, originalKernData(o.kernel));
     // alloca carves its iterators from the extension, not from the fixed 512-byte frame.
     const stackLimit = design === "alloca" ? o.stackExtension : BPF_STACK;
-    const cost = walkCost(design, o.vmas, vmAreaSize(o.kernel), costs(o));
+    const walkCosts = costs(o);
+    const vmAreaBytes = vmAreaSize(o.kernel);
+    const cost = walkCost(design, o.vmas, vmAreaBytes, walkCosts);
+    const stackFits = perIterator * live <= stackLimit;
     const entry: Record<string, unknown> = {
       design,
       stack: {
@@ -284,18 +287,17 @@ function labReport(o: LabOptions) {
         liveIterators: live,
         bytesUsed: perIterator * live,
         of: stackLimit,
-        fits: perIterator * live <= stackLimit,
+        fits: stackFits,
       },
     };
     const m = measured.get(design);
-    entry.costModel = { ...cost, costs: costs(o), vmAreaBytes: vmAreaSize(o.kernel) };
+    entry.costModel = { ...cost, costs: walkCosts, vmAreaBytes };
     if (m)
       entry.measured = { lockHoldNs: m.lockHoldNs, perVmaNs: m.perVmaNs, note: "wall time of the JS model" };
     const modelled = {
       lockHoldNs: Math.round(cost.lockHoldNs),
       perVmaNs: Math.round(cost.perVmaNs * 10) / 10,
     };
-    const stackFits = perIterator * live <= stackLimit;
     if (size === undefined) {
       entry.available = false;
       return summary(entry, {
@@ -310,16 +312,20 @@ function labReport(o: LabOptions) {
         failuresByCause: {},
       });
     }
+    // The on-stack designs allocate nothing, so nothing can fail at run time.
+    const onStack = {
+      stackBytes: perIterator,
+      kernDataSize: size,
+      sizeClass: null,
+      allocFailures: 0,
+      failureRate: 0,
+      ...modelled,
+    };
     if (design === "stack") {
       entry.kernData = { size, onStack: true, budget: o.stackBudget, builds: size <= o.stackBudget };
       entry.allocations = null;
       return summary(entry, {
-        stackBytes: perIterator,
-        kernDataSize: size,
-        sizeClass: null,
-        allocFailures: 0,
-        failureRate: 0,
-        ...modelled,
+        ...onStack,
         fits: {
           stack: stackFits,
           budget88: size <= 88,
@@ -340,12 +346,7 @@ function labReport(o: LabOptions) {
       };
       entry.allocations = null;
       return summary(entry, {
-        stackBytes: perIterator,
-        kernDataSize: size,
-        sizeClass: null,
-        allocFailures: 0,
-        failureRate: 0,
-        ...modelled,
+        ...onStack,
         fits: {
           stack: stackFits,
           ...Object.fromEntries(KERNELS.map((k) => [k, true])),
@@ -371,11 +372,9 @@ function labReport(o: LabOptions) {
       slackBytes: unit - size - HEADER_SIZE,
     };
     const run = runDesign(design, size, o, o.nmiRate, o.nmiIters);
-    const nmi = run.workloads[1];
-    entry.allocations = {
-      task: counts(run.workloads[0]),
-      nmi: counts(nmi),
-    };
+    const task = counts(run.workloads[0]);
+    const nmiCounts = counts(run.workloads[1]);
+    entry.allocations = { task, nmi: nmiCounts };
     entry.allocator = {
       peakBytes: run.allocator.peakBytesFromSlab,
       refills: run.allocator.refills,
@@ -384,8 +383,6 @@ function labReport(o: LabOptions) {
     };
     entry.nmiRateSweep = o.sweep.map((rate) => sweepPoint(design, size, o, rate, o.nmiIters));
     entry.nmiBurstSweep = o.bursts.map((iters) => sweepPoint(design, size, o, o.nmiRate, iters));
-    const task = counts(run.workloads[0]);
-    const nmiCounts = counts(nmi);
     const failures = (c: AllocCounts) => c.enomem.emptyList + c.enomem.reentrant;
     return summary(entry, {
       stackBytes: perIterator,
