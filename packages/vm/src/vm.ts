@@ -262,9 +262,6 @@ export class Vm {
   #engineHost(): EngineHost {
     if (this.#host !== undefined) return this.#host;
     const vm = this;
-    // The counters live in a Float64Array, copied to and from the VM around every slow path:
-    // compiled code writes and reads them on each call out, where accessors cost several times the
-    // call itself and a plain field would box 2^30 (above the small-integer range) on every store.
     // A helper or kfunc sees the VM's counters; compiled code keeps them in `host.counters`. The
     // register array stays the same during a compiled run: #use, which can replace it, only runs
     // in the interpreter, and a run uses one engine throughout.
@@ -279,6 +276,9 @@ export class Vm {
       regs: this.#regs,
       mayGoto: this.#mayGoto,
       frameRet: this.#frameRet,
+      // The counters live in a Float64Array, copied to and from the VM around every slow path:
+      // compiled code writes and reads them on each call out, where accessors cost several times
+      // the call itself and a plain field would box 2^30 (above the small-integer range) on every store.
       counters: new Float64Array(2),
       get prog() {
         return vm.#prog as Program;
