@@ -11,6 +11,7 @@ export type { RunStats } from "./stats.js";
 export type { Engine, RunOptions, RunResult, VmOptions } from "./vm.js";
 export {
   BPF_FUNC_TAIL_CALL,
+  ENGINES,
   MAX_FRAMES,
   MAX_TAIL_CALLS,
   MAY_GOTO_BUDGET,

@@ -38,6 +38,9 @@ const SWITCHED = 2;
  */
 export type Engine = "interpreter" | "compiled";
 
+/** Every `Engine`, for front ends that take one by name. */
+export const ENGINES: readonly Engine[] = ["interpreter", "compiled"];
+
 export interface VmOptions {
   /** Execution engine of every run (default `"interpreter"`). */
   engine?: Engine;

@@ -1,6 +1,6 @@
 import { disassembleUbpfInsn } from "@bpfkit/bpf-isa";
 import type { CallContext, Engine, Program, Vm as VmType } from "@bpfkit/vm";
-import { compileToSource, loadProgram, Vm, VmError } from "@bpfkit/vm";
+import { compileToSource, ENGINES, loadProgram, Vm, VmError } from "@bpfkit/vm";
 import type { CliContext, RegisterCommand } from "../context.js";
 
 /** Instruction budget of one plugin run: far above any conformance case, low enough to stop a runaway loop. */
@@ -12,8 +12,6 @@ interface PluginOptions {
   debug?: boolean;
   engine?: string;
 }
-
-const ENGINES: readonly Engine[] = ["interpreter", "compiled"];
 
 /**
  * `bpfkit plugin [MEMORY_HEX] [--program HEX] [--elf] [--debug] [--engine E]`: the bpf_conformance plugin

@@ -15,7 +15,7 @@ import {
   runReport,
 } from "@bpfkit/runtime";
 import { readProcSnapshot, readSnapshotFile } from "@bpfkit/runtime/proc";
-import type { Engine } from "@bpfkit/vm";
+import { ENGINES, type Engine } from "@bpfkit/vm";
 import type { RegisterCommand } from "../context.js";
 import { liveKfuncs } from "./vmas.js";
 
@@ -45,8 +45,8 @@ function parseOptions(options: RunOptions) {
   if (options.dataHex !== undefined && !data) bad(`--data-hex ${options.dataHex}: expected hex bytes`);
   const repeat = Number(options.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) bad(`--repeat ${options.repeat}: expected a positive integer`);
-  if (options.engine !== "interpreter" && options.engine !== "compiled")
-    bad(`--engine ${options.engine}: expected interpreter or compiled`);
+  if (!ENGINES.includes(options.engine as Engine))
+    bad(`--engine ${options.engine}: expected ${ENGINES.join(" or ")}`);
   const pid = options.pid === undefined || options.pid === "self" ? undefined : Number(options.pid);
   if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0))
     bad(`--pid ${options.pid}: expected a process id`);

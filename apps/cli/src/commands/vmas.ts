@@ -20,7 +20,7 @@ import {
   type SystemSnapshot,
 } from "@bpfkit/runtime";
 import { parseProcStatus } from "@bpfkit/runtime/proc";
-import type { Engine } from "@bpfkit/vm";
+import { ENGINES, type Engine } from "@bpfkit/vm";
 import { createKernel, type Kernel, type LoadedBpfObject } from "bpfkit";
 import type { RegisterCommand } from "../context.js";
 
@@ -252,8 +252,8 @@ export const registerVmas: RegisterCommand = (program, context) => {
       const stackBytes = options.stackBytes === undefined ? undefined : Number(options.stackBytes);
       if (stackBytes !== undefined && (!Number.isInteger(stackBytes) || stackBytes <= 0))
         bad(`--stack-bytes ${options.stackBytes}: expected a positive integer`);
-      if (options.engine !== "interpreter" && options.engine !== "compiled")
-        bad(`--engine ${options.engine}: expected interpreter or compiled`);
+      if (!ENGINES.includes(options.engine as Engine))
+        bad(`--engine ${options.engine}: expected ${ENGINES.join(" or ")}`);
       const { btf, release } = targetBtf();
       const target = readTask(pid);
       const self = readTask(process.pid);
